@@ -1,0 +1,1 @@
+"""Agent side: the mesh MCP extension and the goose entrypoint."""

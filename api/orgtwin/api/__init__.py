@@ -1,0 +1,1 @@
+"""The control API: org import, profiles, sessions, agent mesh and audit."""

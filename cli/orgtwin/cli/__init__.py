@@ -1,0 +1,1 @@
+"""The `orgtwin` command line, composing the components' sub-commands."""

@@ -1,0 +1,1 @@
+"""Shared library: CRD models, the PII engine, settings, logging, errors and Kubernetes helpers."""

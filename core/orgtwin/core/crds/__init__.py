@@ -1,0 +1,1 @@
+"""CRD models and the generator that turns them into CustomResourceDefinitions."""
