@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from orgtwin.cli.dev import dev_app
 from orgtwin.core.cli import crds_app
 
 app = typer.Typer(
@@ -13,6 +14,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(crds_app, name="crds")
+app.add_typer(dev_app, name="dev")
 
 
 def main() -> None:
