@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from orgtwin.agent.cli import agent_app
 from orgtwin.cli.dev import dev_app
 from orgtwin.core.cli import crds_app
 
@@ -14,6 +15,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(crds_app, name="crds")
+app.add_typer(agent_app, name="agent")
 app.add_typer(dev_app, name="dev")
 
 

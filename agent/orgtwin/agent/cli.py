@@ -1,0 +1,38 @@
+"""``orgtwin agent``: serve the mesh extension, start goose from the profile, or simulate goose."""
+
+from __future__ import annotations
+
+import asyncio
+from enum import StrEnum
+
+import typer
+
+from orgtwin.core import logging as core_logging
+
+agent_app = typer.Typer(help="Agent side: mesh MCP extension, goose entrypoint, simulator.")
+
+
+class Transport(StrEnum):
+    stdio = "stdio"
+    http = "http"
+
+
+@agent_app.command("mcp")
+def mcp_command(
+    transport: Transport = typer.Option(Transport.stdio, help="stdio (for goose) or http."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on with --transport http."),
+    port: int = typer.Option(8765, help="Port to listen on with --transport http."),
+) -> None:
+    """Serve the mesh MCP extension (env: ORGTWIN_API_URL, ORGTWIN_SESSION_TOKEN[_FILE])."""
+    from orgtwin.agent.server import MeshServer
+    from orgtwin.agent.settings import AgentSettings
+
+    settings = AgentSettings()
+    core_logging.configure(settings.log_level, settings.log_format)
+    server = MeshServer(settings)
+    if transport is Transport.stdio:
+        asyncio.run(server.run_stdio())
+        return
+    import uvicorn
+
+    uvicorn.run(server.http_app(), host=host, port=port, log_level="warning")
