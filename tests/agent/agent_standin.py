@@ -43,37 +43,50 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def task_read(ident: str, kind: str = "task", status: str = "open", **extra: Any) -> dict[str, Any]:
+    """A TaskRead as ``orgtwin.api.schemas.mesh`` defines it."""
+    now = "2026-11-21T20:00:00Z"
+    read: dict[str, Any] = {
+        "id": ident,
+        "seq": 7,
+        "kind": kind,
+        "type": kind,
+        "title": "Expense for [PERSON_1]",
+        "body": "",
+        "data": {},
+        "status": status,
+        "sender": {"session": "finance-1", "user_id": "E100", "role": None},
+        "recipient": {"session": None, "user_id": "E001", "role": None},
+        "trace_id": TRACE,
+        "created_at": now,
+        "updated_at": now,
+        "replies": [],
+    }
+    read.update(extra)
+    return read
+
+
 def default_body(method: str, path: str, body: Any) -> Any:
-    """What a healthy api might answer; enough for the extension's summaries."""
+    """What a healthy api answers, in the api's wire shapes."""
     if path == "/v1/mesh/inbox":
-        return {
-            "items": [
-                {
-                    "id": "t-42",
-                    "kind": "approval",
-                    "type": "expense",
-                    "title": "Expense for [PERSON_1]",
-                    "status": "pending",
-                    "trace_id": TRACE,
-                }
-            ]
-        }
+        return {"items": [task_read("t-42", "approval", "pending")], "next_cursor": 7}
     if path == "/v1/mesh/agents":
-        agent = {"session": "s-1", "user": "E100", "role": "legal", "department": "Legal"}
-        return {"items": [agent]}
+        agent = {"session": "s-1", "user_id": "E100", "role": "legal", "department": "Legal"}
+        return {"items": [agent], "by_role": {"legal": 1}, "by_department": {"Legal": 1}}
     if path.startswith("/v1/mesh/status/"):
-        ident = path.rsplit("/", 1)[1]
-        return {"id": ident, "kind": "approval", "status": "approved", "trace_id": TRACE}
+        return task_read(path.rsplit("/", 1)[1], "approval", "approved")
     if path.endswith("/decision"):
-        ident = path.split("/")[-2]
-        return {"id": ident, "kind": "approval", "status": (body or {}).get("decision", "") + "d"}
-    if path.endswith("/reply") or path.endswith("/status"):
-        return {"id": path.split("/")[-2], "kind": "task", "status": "in_progress"}
+        decided = "approved" if (body or {}).get("decision") == "approve" else "rejected"
+        return task_read(path.split("/")[-2], "approval", decided)
+    if path.endswith("/reply"):
+        return task_read(path.split("/")[-2], "task", "open")
+    if path.endswith("/status"):
+        return task_read(path.split("/")[-2], "task", (body or {}).get("status", "open"))
     if path == "/v1/mesh/approvals":
-        return {"id": "a-1", "kind": "approval", "status": "pending", "approver": "E001"}
+        return task_read("a-1", "approval", "pending")
     if path == "/v1/mesh/notify":
-        return {"id": "n-1", "kind": "notification", "status": "delivered"}
-    return {"id": "t-1", "kind": "task", "status": "pending", "trace_id": TRACE}
+        return task_read("n-1", "notification", "delivered")
+    return task_read("t-1", "task", "open")
 
 
 class StandInApi:

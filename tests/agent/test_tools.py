@@ -47,7 +47,7 @@ CASES = [
         "POST",
         "/v1/mesh/tasks",
         {
-            "to": {"kind": "role", "id": "legal"},
+            "to": "role:legal",
             "type": "task",
             "title": "Review contract",
             "body": "See clause 4",
@@ -62,7 +62,7 @@ CASES = [
         "POST",
         "/v1/mesh/approvals",
         {"type": "expense", "title": "Expense 120 EUR", "body": "", "data": {"amount": 120}},
-        "Approval a-1 requested from E001: Expense 120 EUR",
+        "Approval a-1 requested from user:E001: Expense 120 EUR",
         frozenset({"title"}),
     ),
     Case(
@@ -71,7 +71,7 @@ CASES = [
         "POST",
         "/v1/mesh/approvals/a-1/decision",
         {"decision": "approve", "comment": "ok"},
-        "Approved approval a-1",
+        "Approved approval a-1; it is now approved",
         frozenset({"approval_id", "decision"}),
     ),
     Case(
@@ -79,7 +79,7 @@ CASES = [
         {"to": "user:E007", "title": "Filed"},
         "POST",
         "/v1/mesh/notify",
-        {"to": {"kind": "user", "id": "E007"}, "title": "Filed", "body": "", "data": {}},
+        {"to": "user:E007", "title": "Filed", "body": "", "data": {}},
         "Notified user:E007: Filed",
         frozenset({"to", "title"}),
     ),
@@ -98,15 +98,15 @@ CASES = [
         "GET",
         "/v1/mesh/inbox",
         None,
-        "1 item(s) in inbox: approval t-42 'Expense for [PERSON_1]'",
+        "1 item(s) in inbox: approval t-42 'Expense for [PERSON_1]' from user:E100",
         frozenset(),
     ),
     Case(
         "reply",
-        {"task_id": "t-9", "body": "Reviewed, fine."},
+        {"task_id": "t-9", "body": "Reviewed, fine.", "data": {"ok": True}},
         "POST",
         "/v1/mesh/tasks/t-9/reply",
-        {"body": "Reviewed, fine.", "data": {}},
+        {"body": "Reviewed, fine.", "data": {"ok": True}},
         "Replied to task t-9",
         frozenset({"task_id", "body"}),
     ),
@@ -305,3 +305,30 @@ async def test_env_trace_id_is_passed_through(standin: StandInApi, settings: Age
         await client.call_tool("send_task", {"to": "manager", "title": "x"})
 
     assert {r.headers["x-trace-id"] for r in standin.seen} == {"feedfacefeedfacefeedfacefeedface"}
+
+
+async def test_inbox_lists_only_new_items_unless_asked(client: Client, standin: StandInApi) -> None:
+    await client.call_tool("check_inbox", {"wait_seconds": 2})
+    standin.script("GET", "/v1/mesh/inbox", Reply(200, {"items": [], "next_cursor": 7}))
+    again = await client.call_tool("check_inbox", {})
+    await client.call_tool("check_inbox", {"include_seen": True})
+
+    queries = [r.query for r in standin.seen]
+    assert queries[0] == {"after": "0", "limit": "20", "timeout": "2"}
+    assert queries[1]["after"] == "7"
+    assert queries[2]["after"] == "0"
+    assert text_of(again) == "No new items in the inbox"
+
+
+async def test_named_approver_and_reply_with_status(client: Client, standin: StandInApi) -> None:
+    await client.call_tool("request_approval", {"title": "Contract", "approver": "E050"})
+    done = await client.call_tool("reply", {"task_id": "t-9", "body": "Done.", "status": "done"})
+
+    assert standin.seen[0].body["approver"] == "E050"
+    assert [(r.method, r.path, r.body) for r in standin.seen[1:]] == [
+        ("POST", "/v1/mesh/tasks/t-9/reply", {"body": "Done.", "data": {}}),
+        ("POST", "/v1/mesh/tasks/t-9/status", {"status": "done"}),
+    ]
+    assert text_of(done) == "Replied to task t-9 and marked it done"
+    assert isinstance(done.structured_content, dict)
+    assert done.structured_content["status"] == "done"

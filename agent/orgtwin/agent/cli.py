@@ -9,7 +9,14 @@ import typer
 
 from orgtwin.core import logging as core_logging
 
-agent_app = typer.Typer(help="Agent side: mesh MCP extension, goose entrypoint, simulator.")
+agent_app = typer.Typer(
+    help="Agent side: mesh MCP extension, goose entrypoint, simulator.", no_args_is_help=True
+)
+
+
+@agent_app.callback()
+def _group() -> None:
+    """Keep ``mcp`` a sub-command even while it is the only one."""
 
 
 class Transport(StrEnum):

@@ -1,8 +1,9 @@
 """The mesh tools: what each one sends to the api and the one-line summary the model reads.
 
 Each tool is a ``Tool`` with a pydantic parameter model (its JSON schema is the
-tool's ``inputSchema``) and a handler that returns the api's JSON as structured
-content plus a short human summary.
+tool's ``inputSchema``) and a handler that returns the api's JSON (a TaskRead,
+Inbox or AgentList of ``orgtwin.api.schemas.mesh``) as structured content plus a
+short human summary.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Tracing:
 
     chain: str = field(default_factory=new_trace_id)
     by_task: dict[str, str] = field(default_factory=dict)
+    inbox_cursor: int = 0
 
     def for_task(self, task_id: str | None) -> str:
         if task_id and task_id in self.by_task:
@@ -78,6 +80,18 @@ def _as_object(body: Any, key: str = "items") -> dict[str, Any]:
     return {key: body if isinstance(body, list) else [body]}
 
 
+def _party(value: Any, default: str = "?") -> str:
+    """A Party (session, user_id, role) as one word for a summary."""
+    if isinstance(value, dict):
+        if value.get("user_id"):
+            return f"user:{value['user_id']}"
+        if value.get("role"):
+            return f"role:{value['role']}"
+        if value.get("session"):
+            return f"session:{value['session']}"
+    return default
+
+
 def _field(body: dict[str, Any], *names: str, default: str = "?") -> str:
     for name in names:
         value = body.get(name)
@@ -88,7 +102,7 @@ def _field(body: dict[str, Any], *names: str, default: str = "?") -> str:
 
 async def send_task(mesh: Mesh, p: s.SendTaskParams, trace: str | None) -> Outcome:
     payload = {
-        "to": s.recipient(p.to),
+        "to": p.to,
         "type": p.type,
         "title": p.title,
         "body": p.body,
@@ -106,14 +120,14 @@ async def send_task(mesh: Mesh, p: s.SendTaskParams, trace: str | None) -> Outco
 async def request_approval(mesh: Mesh, p: s.RequestApprovalParams, trace: str | None) -> Outcome:
     payload: dict[str, Any] = {"type": p.type, "title": p.title, "body": p.body, "data": p.data}
     if p.approver:
-        payload["approver"] = s.recipient(p.approver)
+        payload["approver"] = p.approver
     body = _as_object(
         await mesh.client.request(
             "POST", f"{MESH}/approvals", json=payload, trace_id=trace or mesh.tracing.chain
         )
     )
     mesh.tracing.remember(body)
-    approver = _field(body, "approver", "assignee", "to", default=p.approver or "your manager")
+    approver = _party(body.get("recipient"), default=p.approver or "your manager")
     return Outcome(body, f"Approval {_field(body, 'id')} requested from {approver}: {p.title}")
 
 
@@ -128,11 +142,11 @@ async def decide_approval(mesh: Mesh, p: s.DecideApprovalParams, trace: str | No
         )
     )
     verb = "Approved" if p.decision == "approve" else "Rejected"
-    return Outcome(body, f"{verb} approval {p.approval_id}")
+    return Outcome(body, f"{verb} approval {p.approval_id}; it is now {_field(body, 'status')}")
 
 
 async def notify(mesh: Mesh, p: s.NotifyParams, trace: str | None) -> Outcome:
-    payload = {"to": s.recipient(p.to), "title": p.title, "body": p.body, "data": p.data}
+    payload = {"to": p.to, "title": p.title, "body": p.body, "data": p.data}
     body = _as_object(
         await mesh.client.request(
             "POST", f"{MESH}/notify", json=payload, trace_id=trace or mesh.tracing.chain
@@ -155,11 +169,12 @@ async def fetch_status(mesh: Mesh, p: s.FetchStatusParams, trace: str | None) ->
 
 
 async def check_inbox(mesh: Mesh, p: s.CheckInboxParams, trace: str | None) -> Outcome:
+    after = 0 if p.include_seen else mesh.tracing.inbox_cursor
     body = _as_object(
         await mesh.client.request(
             "GET",
             f"{MESH}/inbox",
-            params={"timeout": p.wait_seconds, "limit": p.limit},
+            params={"after": after, "limit": p.limit, "timeout": p.wait_seconds},
             trace_id=trace or mesh.tracing.chain,
             wait=float(p.wait_seconds),
         )
@@ -168,11 +183,14 @@ async def check_inbox(mesh: Mesh, p: s.CheckInboxParams, trace: str | None) -> O
     items = items if isinstance(items, list) else []
     for item in items:
         mesh.tracing.remember(item)
+    cursor = body.get("next_cursor")
+    if isinstance(cursor, int) and cursor > mesh.tracing.inbox_cursor:
+        mesh.tracing.inbox_cursor = cursor
     if not items:
-        return Outcome(body, "Inbox is empty")
+        return Outcome(body, "Inbox is empty" if p.include_seen else "No new items in the inbox")
     titles = ", ".join(
         f"{_field(i, 'kind', 'type', default='item')} {_field(i, 'id')} "
-        f"'{_field(i, 'title', default='')}'"
+        f"'{_field(i, 'title', default='')}' from {_party(i.get('sender'))}"
         for i in items[:5]
         if isinstance(i, dict)
     )
