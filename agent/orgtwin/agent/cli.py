@@ -43,3 +43,22 @@ def mcp_command(
     import uvicorn
 
     uvicorn.run(server.http_app(), host=host, port=port, log_level="warning")
+
+
+@agent_app.command("entrypoint")
+def entrypoint_command() -> None:
+    """Install the mounted profile as goose's config in HOME, then exec goose headless.
+
+    Env: ORGTWIN_PROFILE_DIR (default /etc/orgtwin/profile), HOME, ORGTWIN_PROXY_URL,
+    ORGTWIN_API_URL, ORGTWIN_SESSION_TOKEN, optional ORGTWIN_RECIPE or ORGTWIN_PROMPT.
+    """
+    from orgtwin.agent import entrypoint
+    from orgtwin.agent.settings import AgentSettings
+
+    settings = AgentSettings()
+    core_logging.configure(settings.log_level, settings.log_format)
+    try:
+        entrypoint.main()
+    except entrypoint.EntrypointError as exc:
+        typer.echo(f"orgtwin agent entrypoint: {exc}", err=True)
+        raise typer.Exit(2) from exc
