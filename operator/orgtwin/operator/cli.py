@@ -1,0 +1,45 @@
+"""``orgtwin operator run``: start the kopf operator with settings from the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+
+import kopf
+import typer
+
+from orgtwin.core.logging import configure
+from orgtwin.operator.handlers import register
+from orgtwin.operator.settings import OperatorSettings
+
+app = typer.Typer(help="The orgtwin Kubernetes operator.", no_args_is_help=True)
+
+
+def run_operator(settings: OperatorSettings) -> None:
+    """Run until SIGTERM/SIGINT; kopf finishes in-flight handlers and leaves the peering."""
+    configure(settings.log_level, settings.log_format)
+    if settings.log_level != "DEBUG":
+        # kopf logs every handler run; our one line per transition is the useful signal.
+        logging.getLogger("kopf").setLevel(logging.WARNING)
+    registry = kopf.OperatorRegistry()
+    register(registry, settings)
+    priority = settings.peering_priority
+    if priority is None:
+        priority = secrets.randbelow(2**30) + 1
+    asyncio.run(
+        kopf.operator(
+            registry=registry,
+            standalone=settings.standalone,
+            priority=priority,
+            peering_name=settings.peering_name,
+            namespaces=settings.watched_namespaces(),
+            liveness_endpoint=f"http://{settings.listen_host}:{settings.health_port}/healthz",
+        )
+    )
+
+
+@app.command("run")
+def run() -> None:
+    """Run the operator (configured by ORGTWIN_OPERATOR_* environment variables)."""
+    run_operator(OperatorSettings())

@@ -1,0 +1,272 @@
+"""Every kopf decorator of the operator, in one place; each handler is a thin call into plain code.
+
+``register`` binds the handlers to a registry with the settings read at start-up,
+so importing this module has no side effects and tests can run several operators.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from orgtwin.core import k8s
+from orgtwin.core.crds.models import TERMINAL_PHASES
+from orgtwin.operator import kube, profiles, sessions
+from orgtwin.operator.builders.meta import COMPONENT_AGENT, MANAGED_BY
+from orgtwin.operator.conditions import parse_time
+from orgtwin.operator.fsm import DEFAULT_RETENTION, PodState, parse_duration
+from orgtwin.operator.runtime import Lookups, ProfileRecord, Runtime
+from orgtwin.operator.settings import OperatorSettings
+
+log = logging.getLogger("orgtwin.operator")
+
+PROFILE = (k8s.GROUP, k8s.VERSION, k8s.PROFILE_PLURAL)
+USER = (k8s.GROUP, k8s.VERSION, k8s.USER_PLURAL)
+SESSION = (k8s.GROUP, k8s.VERSION, k8s.SESSION_PLURAL)
+STORAGE_PREFIX = k8s.GROUP
+
+
+def lookups_from(kw: dict[str, Any]) -> Lookups:
+    """Plain read functions over the kopf indexes passed to every handler."""
+    profile_idx: kopf.Index[Any, Any] = kw["profile_idx"]
+    user_idx: kopf.Index[Any, Any] = kw["user_idx"]
+    links: kopf.Index[Any, Any] = kw["user_links"]
+    by_user: kopf.Index[Any, Any] = kw["session_idx"]
+
+    def one(index: kopf.Index[Any, Any], key: Any) -> Any:
+        return next(iter(index.get(key, [])), None)
+
+    return Lookups(
+        profile=lambda ns, name: one(profile_idx, (ns, name)),
+        user=lambda ns, name: one(user_idx, (ns, name)),
+        users_of_profile=lambda ns, name: sorted(links.get(("profile", ns, name), [])),
+        user_by_employee=lambda ns, eid: one(links, ("employee", ns, eid)),
+        sessions_of_user=lambda ns, name: sorted(by_user.get((ns, name), [])),
+        reports_of=lambda ns, eid: sorted(links.get(("manager", ns, eid), [])),
+    )
+
+
+def _guard(settings: OperatorSettings, call: Any, *args: Any) -> None:
+    """Map transient API trouble to a bounded kopf retry; everything else is kopf's default."""
+    try:
+        call(*args)
+    except kube.KubeUnavailableError as exc:
+        raise kopf.TemporaryError(str(exc), delay=settings.retry_delay_seconds) from exc
+
+
+def configure_kopf(kopf_settings: kopf.OperatorSettings, settings: OperatorSettings) -> None:
+    # Status schemas are structural: kopf keeps its bookkeeping in annotations instead.
+    kopf_settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
+        prefix=STORAGE_PREFIX
+    )
+    kopf_settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=STORAGE_PREFIX, key="last-handled-configuration"
+    )
+    # We post our own Events (one per transition); kopf's per-handler ones are noise.
+    kopf_settings.posting.enabled = False
+    kopf_settings.execution.max_workers = settings.max_workers
+    kopf_settings.peering.lifetime = settings.peering_lifetime_seconds
+    kopf_settings.peering.mandatory = not settings.standalone
+    kopf_settings.peering.stealth = True
+    kopf_settings.watching.server_timeout = 300
+    kopf_settings.networking.error_backoffs = [1, 2, 5, 10]
+
+
+def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> None:
+    """Attach every handler to ``registry``."""
+    state: dict[str, Any] = {}
+    pods_seen: dict[str, PodState] = {}
+    pods_lock = threading.Lock()
+
+    def rt() -> Runtime:
+        runtime: Runtime = state["rt"]
+        return runtime
+
+    @kopf.on.startup(registry=registry)
+    def startup(**kw: Any) -> None:
+        configure_kopf(kw["settings"], settings)
+        api = kube.new_api_client(settings.kubeconfig, settings.max_workers + 4)
+        state["rt"] = Runtime(settings=settings, kube=kube.Kube(api))
+        rt().metrics.serve(settings.listen_host, settings.metrics_port)
+        fields = {"namespaces": settings.watched_namespaces()}
+        log.info("operator.started", extra={"fields": fields})
+
+    @kopf.on.cleanup(registry=registry)
+    def cleanup(**_: Any) -> None:
+        runtime = state.pop("rt", None)
+        if runtime is not None:
+            runtime.kube.api.close()
+        log.info("operator.stopped")
+
+    @kopf.on.login(registry=registry)
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        return kube.connection_info(settings.kubeconfig)
+
+    # ------------------------------------------------------------------ indexes
+    @kopf.index(*PROFILE, registry=registry)
+    def profile_idx(**kw: Any) -> dict[Any, Any]:
+        namespace = kw["namespace"]
+        name = kw["name"]
+        body = kw["body"]
+        meta = body["metadata"]
+        record = ProfileRecord(
+            name, meta["uid"], int(meta.get("generation", 1)), dict(body.get("spec") or {})
+        )
+        return {(namespace, name): record}
+
+    @kopf.index(*USER, registry=registry)
+    def user_idx(**kw: Any) -> dict[Any, Any]:
+        namespace = kw["namespace"]
+        name = kw["name"]
+        body = kw["body"]
+        return {(namespace, name): dict(body.get("spec") or {})}
+
+    @kopf.index(*USER, registry=registry)
+    def user_links(**kw: Any) -> dict[Any, Any]:
+        namespace = kw["namespace"]
+        name = kw["name"]
+        body = kw["body"]
+        spec = body.get("spec") or {}
+        links = {("employee", namespace, spec.get("employeeId", "")): name}
+        if spec.get("profileRef"):
+            links[("profile", namespace, spec["profileRef"])] = name
+        if spec.get("managerId"):
+            links[("manager", namespace, spec["managerId"])] = name
+        return links
+
+    @kopf.index(*SESSION, registry=registry)
+    def session_idx(**kw: Any) -> dict[Any, Any]:
+        namespace = kw["namespace"]
+        name = kw["name"]
+        body = kw["body"]
+        return {(namespace, (body.get("spec") or {}).get("userRef", "")): name}
+
+    # ------------------------------------------------------------------ profiles
+    @kopf.on.resume(*PROFILE, registry=registry)
+    @kopf.on.create(*PROFILE, registry=registry)
+    @kopf.on.update(*PROFILE, registry=registry)
+    def profile_changed(**kw: Any) -> None:
+        namespace = kw["namespace"]
+        name = kw["name"]
+        body = kw["body"]
+        found = lookups_from(kw)
+        changed = profiles.reconcile_profile(rt(), found, namespace, name, dict(body))
+        if changed:
+            for user in found.users_of_profile(namespace, name):
+                _guard(settings, profiles.reconcile_user, rt(), found, namespace, user)
+
+    @kopf.timer(*PROFILE, interval=settings.profile_timer_seconds, registry=registry)
+    def profile_recount(**kw: Any) -> None:
+        namespace = kw["namespace"]
+        name = kw["name"]
+        _guard(settings, profiles.reconcile_profile, rt(), lookups_from(kw), namespace, name)
+
+    @kopf.on.event(*PROFILE, registry=registry)
+    def profile_event(**kw: Any) -> None:
+        event_type = kw["type"]
+        namespace = kw["namespace"]
+        name = kw["name"]
+        if event_type == "DELETED":
+            found = lookups_from(kw)
+            for user in found.users_of_profile(namespace, name):
+                _guard(settings, profiles.reconcile_user, rt(), found, namespace, user)
+
+    # ------------------------------------------------------------------ users
+    @kopf.on.resume(*USER, registry=registry)
+    @kopf.on.create(*USER, registry=registry)
+    @kopf.on.update(*USER, registry=registry)
+    def user_changed(**kw: Any) -> None:
+        namespace = kw["namespace"]
+        name = kw["name"]
+        body = kw["body"]
+        reason = kw["reason"]
+        found = lookups_from(kw)
+        _guard(settings, profiles.reconcile_user, rt(), found, namespace, name, dict(body))
+        if reason == "create":
+            employee = (body.get("spec") or {}).get("employeeId", "")
+            for report in found.reports_of(namespace, employee):
+                _guard(settings, profiles.reconcile_user, rt(), found, namespace, report)
+        if reason == "update":
+            for session in found.sessions_of_user(namespace, name):
+                _guard(settings, sessions.reconcile, rt(), found, namespace, session)
+
+    @kopf.on.event(*USER, registry=registry)
+    def user_event(**kw: Any) -> None:
+        event_type = kw["type"]
+        namespace = kw["namespace"]
+        name = kw["name"]
+        if event_type == "DELETED":
+            found = lookups_from(kw)
+            for session in found.sessions_of_user(namespace, name):
+                _guard(settings, sessions.reconcile, rt(), found, namespace, session)
+
+    # ------------------------------------------------------------------ sessions
+    @kopf.on.resume(*SESSION, registry=registry)
+    @kopf.on.create(*SESSION, registry=registry)
+    @kopf.on.update(*SESSION, registry=registry)
+    def session_changed(**kw: Any) -> None:
+        namespace = kw["namespace"]
+        name = kw["name"]
+        _guard(settings, sessions.reconcile, rt(), lookups_from(kw), namespace, name)
+
+    @kopf.timer(*SESSION, interval=settings.session_timer_seconds, registry=registry)
+    def session_tick(**kw: Any) -> None:
+        namespace = kw["namespace"]
+        name = kw["name"]
+        status = kw["status"]
+        found = lookups_from(kw)
+        if status.get("phase") in TERMINAL_PHASES and not _retention_due(
+            found, namespace, kw["spec"], status
+        ):
+            return
+        _guard(settings, sessions.reconcile, rt(), found, namespace, name)
+
+    @kopf.on.event(
+        "",
+        "v1",
+        "pods",
+        labels={k8s.LABEL_COMPONENT: COMPONENT_AGENT, k8s.LABEL_MANAGED_BY: MANAGED_BY},
+        registry=registry,
+    )
+    def pod_event(**kw: Any) -> None:
+        event_type = kw["type"]
+        namespace = kw["namespace"]
+        body = kw["body"]
+        owner = next(
+            (
+                o["name"]
+                for o in body["metadata"].get("ownerReferences", [])
+                if o.get("kind") == sessions.KIND and o.get("controller")
+            ),
+            None,
+        )
+        if owner is None:
+            return
+        uid = body["metadata"]["uid"]
+        current = sessions.pod_state_of(body)
+        with pods_lock:
+            before = pods_seen.pop(uid, None) if event_type == "DELETED" else pods_seen.get(uid)
+            if event_type != "DELETED":
+                pods_seen[uid] = current
+        interesting = current in (PodState.READY, PodState.FAILED) and before is not current
+        if event_type == "DELETED" or interesting:
+            _guard(settings, sessions.reconcile, rt(), lookups_from(kw), namespace, owner)
+
+
+def _retention_due(found: Lookups, namespace: str, spec: Any, status: Any) -> bool:
+    """Cheap in-memory check, so terminal sessions cost no API call until they expire."""
+    retention = DEFAULT_RETENTION
+    user = found.user(namespace, spec.get("userRef", ""))
+    record = found.profile(namespace, (user or {}).get("profileRef", "")) if user else None
+    if record is not None:
+        retention = (record.raw_spec.get("session") or {}).get("retention") or retention
+    stamp = parse_time(status.get("lastTransitionAt"))
+    try:
+        window = parse_duration(retention)
+    except ValueError:
+        window = parse_duration(DEFAULT_RETENTION)
+    return stamp is None or datetime.now(UTC) >= stamp + window
