@@ -7,6 +7,8 @@ import typer
 from orgtwin.agent.cli import agent_app
 from orgtwin.cli.dev import dev_app
 from orgtwin.core.cli import crds_app
+from orgtwin.core.privacy.cli import privacy_app
+from orgtwin.proxy.cli import proxy_app
 
 app = typer.Typer(
     name="orgtwin",
@@ -15,6 +17,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(crds_app, name="crds")
+app.add_typer(privacy_app, name="privacy")
+app.add_typer(proxy_app, name="proxy")
 app.add_typer(agent_app, name="agent")
 app.add_typer(dev_app, name="dev")
 

@@ -1,1 +1,1 @@
-"""The LLM proxy that masks PII, restores it in answers and enforces tool policy."""
+"""The LLM privacy proxy: masks PII, restores it in (streamed) answers, enforces tool policy."""

@@ -1,0 +1,166 @@
+"""The PII engine: detect, resolve overlaps, mask with deterministic placeholders.
+
+Engine.from_policy(privacy, secret, directory)   one per profile and tenant
+  .detect(text) -> [Detection]                   resolved, sorted by start
+  .mask(text)   -> Masked(text, counts, mapping) one text
+  .masker()     -> RequestMasker                 many texts sharing one placeholder map
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from orgtwin.core.crds.models import PrivacySpec
+from orgtwin.core.privacy.detectors import BUILTIN_FINDERS, CustomFinder, Finder, compile_custom
+from orgtwin.core.privacy.directory import Directory
+from orgtwin.core.privacy.placeholders import Minter, PlaceholderMap
+from orgtwin.core.privacy.restore import RestoreMap
+from orgtwin.core.privacy.types import BUILTIN_TYPES, Detection
+
+
+class NerBackend(Protocol):
+    """An optional named-entity recogniser; it must run offline (no downloads, no network)."""
+
+    def find(self, text: str) -> Iterable[Detection]: ...
+
+
+@dataclass(frozen=True)
+class Masked:
+    """A masked text, the counts per entity type, and placeholder -> original for restoring."""
+
+    text: str
+    counts: Mapping[str, int]
+    mapping: Mapping[str, str] = field(default_factory=dict)
+
+
+def resolve(detections: Iterable[Detection]) -> list[Detection]:
+    """Keep non-overlapping detections: the most specific wins, then the longest, then the first."""
+    ranked = sorted(
+        detections, key=lambda d: (-d.specificity(), -d.length, d.start, d.type, d.detector)
+    )
+    starts: list[int] = []
+    kept: list[Detection] = []
+    for det in ranked:
+        if det.end <= det.start:
+            continue
+        i = bisect.bisect_right(starts, det.start)
+        if i > 0 and kept[i - 1].end > det.start:
+            continue
+        if i < len(kept) and kept[i].start < det.end:
+            continue
+        starts.insert(i, det.start)
+        kept.insert(i, det)
+    return kept
+
+
+class Engine:
+    """Detects and masks PII for one privacy policy and one tenant secret."""
+
+    def __init__(
+        self,
+        *,
+        secret: bytes,
+        mode: str = "mask",
+        entities: Iterable[str] = (),
+        custom: Iterable[CustomFinder] = (),
+        directory: Directory | None = None,
+        ner: NerBackend | None = None,
+    ) -> None:
+        self.mode = mode
+        custom = list(custom)
+        wanted = set(entities) or set(BUILTIN_TYPES)
+        self.types = frozenset(wanted | {c.type for c in custom})
+        self._finders: list[Finder] = [f for t, f in BUILTIN_FINDERS.items() if t in wanted]
+        self._finders.extend(custom)
+        if directory is not None and directory.size:
+            self._finders.append(directory.find)
+        if ner is not None:
+            self._finders.append(ner.find)
+        self._minter = Minter(secret)
+
+    @classmethod
+    def from_policy(
+        cls,
+        privacy: PrivacySpec,
+        secret: bytes,
+        directory: Directory | None = None,
+        ner: NerBackend | None = None,
+    ) -> Engine:
+        """Build the engine a profile's ``privacy`` section asks for."""
+        custom = [compile_custom(c.name, c.regex, i) for i, c in enumerate(privacy.custom_patterns)]
+        return cls(
+            secret=secret,
+            mode=privacy.mode,
+            entities=privacy.entities,
+            custom=custom,
+            directory=directory,
+            ner=ner,
+        )
+
+    def detect(self, text: str) -> list[Detection]:
+        """Every PII span in ``text``, overlaps resolved, sorted by start."""
+        if not text:
+            return []
+        found: list[Detection] = []
+        for finder in self._finders:
+            found.extend(d for d in finder(text) if d.type in self.types)
+        return resolve(found)
+
+    def masker(self) -> RequestMasker:
+        """A masker whose placeholders are shared by every text of one request."""
+        return RequestMasker(self)
+
+    def mask(self, text: str) -> Masked:
+        """Mask one text according to the mode: off and detect leave the text unchanged."""
+        masker = self.masker()
+        out = masker.mask(text)
+        return Masked(out, dict(masker.counts), dict(masker.mapping))
+
+    def new_map(self) -> PlaceholderMap:
+        return PlaceholderMap(self._minter)
+
+
+class RequestMasker:
+    """Masks the texts of one request; collects counts and the map to restore the answer."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._map = engine.new_map()
+        self.counts: Counter[str] = Counter()
+
+    @property
+    def mapping(self) -> Mapping[str, str]:
+        return self._map.mapping()
+
+    @property
+    def collisions(self) -> int:
+        return self._map.collisions
+
+    def restore_map(self, extra: Mapping[str, str] | None = None) -> RestoreMap:
+        """What the answer may refer to: this request's placeholders, then ``extra`` (session)."""
+        merged = dict(extra or {})
+        merged.update(self._map.mapping())
+        return RestoreMap(merged)
+
+    def mask(self, text: str) -> str:
+        mode = self._engine.mode
+        if mode == "off" or not text:
+            return text
+        detections = self._engine.detect(text)
+        if not detections:
+            return text
+        self.counts.update(d.type for d in detections)
+        if mode == "detect":
+            return text
+        parts: list[str] = []
+        last = 0
+        for det in detections:
+            parts.append(text[last : det.start])
+            parts.append(self._map.assign(det.type, text[det.start : det.end]))
+            last = det.end
+        parts.append(text[last:])
+        return "".join(parts)

@@ -1,0 +1,74 @@
+"""Deterministic placeholders: a keyed HMAC of type and value, e.g. ``[EMAIL_7K2Q9D]``.
+
+The same tenant secret, type and value give the same placeholder on every replica and
+in every request, so no replica needs shared state to restore what it masked. Within
+one request two values that happen to share a code get longer codes until they differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from typing import Final
+
+# Crockford base32: no I, L, O or U, so a model is unlikely to "correct" a code.
+ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH: Final = 6
+MAX_CODE_LENGTH: Final = 16
+
+
+def _encode(digest: bytes, length: int) -> str:
+    number = int.from_bytes(digest[:10], "big")
+    chars = []
+    for _ in range(length):
+        number, rem = divmod(number, 32)
+        chars.append(ALPHABET[rem])
+    return "".join(chars)
+
+
+class Minter:
+    """Mints placeholders for one tenant secret."""
+
+    def __init__(self, secret: bytes, code_length: int = CODE_LENGTH) -> None:
+        if not secret:
+            raise ValueError("masking secret must not be empty")
+        self._secret = secret
+        self.code_length = code_length
+
+    def placeholder(self, entity_type: str, value: str, length: int | None = None) -> str:
+        digest = hmac.new(
+            self._secret, f"{entity_type}\x1f{value}".encode(), hashlib.sha256
+        ).digest()
+        return f"[{entity_type}_{_encode(digest, length or self.code_length)}]"
+
+
+class PlaceholderMap:
+    """The placeholders one request (or one mesh payload) assigned, in both directions."""
+
+    def __init__(self, minter: Minter) -> None:
+        self._minter = minter
+        self._forward: dict[tuple[str, str], str] = {}
+        self.reverse: dict[str, str] = {}
+        self.collisions = 0
+
+    def assign(self, entity_type: str, value: str) -> str:
+        key = (entity_type, value)
+        found = self._forward.get(key)
+        if found is not None:
+            return found
+        length = self._minter.code_length
+        while True:
+            candidate = self._minter.placeholder(entity_type, value, length)
+            owner = self.reverse.get(candidate)
+            if owner is None or length >= MAX_CODE_LENGTH:
+                break
+            # Two values share a code: lengthen this one's code, deterministically.
+            self.collisions += 1
+            length += 2
+        self._forward[key] = candidate
+        self.reverse[candidate] = value
+        return candidate
+
+    def mapping(self) -> Mapping[str, str]:
+        return self.reverse

@@ -1,0 +1,117 @@
+"""The proxy's ASGI app: ``create_app()`` wires settings, state and routes in a lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from orgtwin.proxy import relay
+from orgtwin.proxy.errors import ForbiddenError, ProxyError, error_response
+from orgtwin.proxy.kube import ActivityRecorder, KubeProfiles, api_client
+from orgtwin.proxy.metrics import Metrics
+from orgtwin.proxy.profiles import EngineCache, ProfileSource, StaticProfiles
+from orgtwin.proxy.sessions import SessionCache
+from orgtwin.proxy.settings import ProxySettings
+from orgtwin.proxy.state import ProxyState
+
+
+def create_app(
+    settings: ProxySettings | None = None,
+    *,
+    profiles: ProfileSource | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The proxy app. ``profiles`` and ``transport`` are seams for tests and embedding."""
+    settings = settings or ProxySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        kube: KubeProfiles | None = None
+        api = None
+        source = profiles
+        if source is None and settings.profiles_file is not None:
+            source = StaticProfiles.from_yaml(settings.profiles_file)
+        if source is None:
+            api = api_client(settings.kubeconfig)
+            kube = KubeProfiles(api, settings.namespace)
+            kube.start()
+            source = kube
+        timeout = httpx.Timeout(
+            connect=settings.connect_timeout_seconds,
+            read=settings.read_timeout_seconds,
+            write=settings.read_timeout_seconds,
+            pool=settings.connect_timeout_seconds,
+        )
+        limits = httpx.Limits(max_connections=512, max_keepalive_connections=128)
+        async with httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport) as client:
+            app.state.proxy = ProxyState(
+                settings=settings,
+                client=client,
+                profiles=source,
+                engines=EngineCache(source, settings.masking_secret()),
+                sessions=SessionCache(
+                    settings.session_cache_sessions, settings.session_cache_entries
+                ),
+                activity=ActivityRecorder(
+                    api, settings.namespace, settings.activity_interval_seconds
+                ),
+                metrics=Metrics(),
+                signing_key=settings.signing_key(),
+            )
+            try:
+                yield
+            finally:
+                if kube is not None:
+                    kube.stop()
+
+    app = FastAPI(title="orgtwin proxy", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        return await relay.handle(request, "openai")
+
+    @app.post("/v1/messages")
+    async def messages(request: Request) -> Response:
+        return await relay.handle(request, "anthropic")
+
+    @app.get("/v1/models")
+    async def models(request: Request) -> Response:
+        state: ProxyState = request.app.state.proxy
+        try:
+            claims = state.authenticate(request.headers)
+            spec = state.profiles.profile(claims.profile)
+            if spec is None:
+                raise ForbiddenError("the session's profile does not exist")
+        except ProxyError as err:
+            return error_response("openai", err)
+        entry: dict[str, Any] = {
+            "id": spec.model.name,
+            "object": "model",
+            "created": 0,
+            "owned_by": spec.model.provider,
+        }
+        return JSONResponse({"object": "list", "data": [entry]})
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return PlainTextResponse("ok")
+
+    @app.get("/readyz")
+    async def readyz(request: Request) -> Response:
+        state: ProxyState | None = getattr(request.app.state, "proxy", None)
+        if state is None or not state.profiles.ready():
+            return PlainTextResponse("profiles not synced", status_code=503)
+        return PlainTextResponse("ok")
+
+    @app.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        state: ProxyState = request.app.state.proxy
+        return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,31 @@
+"""``orgtwin proxy``: serve the privacy proxy with uvicorn."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from orgtwin.core import logging as orgtwin_logging
+from orgtwin.proxy.app import create_app
+from orgtwin.proxy.settings import ProxySettings
+
+proxy_app = typer.Typer(help="The LLM privacy proxy.", no_args_is_help=True)
+
+
+@proxy_app.command("serve")
+def serve(
+    host: str | None = typer.Option(None, help="Listen address (default from settings)."),
+    port: int | None = typer.Option(None, help="Listen port (default from settings)."),
+) -> None:
+    """Serve the OpenAI- and Anthropic-compatible proxy (settings from ORGTWIN_PROXY_*)."""
+    settings = ProxySettings()
+    orgtwin_logging.configure(settings.log_level, settings.log_format)
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )

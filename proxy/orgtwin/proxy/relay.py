@@ -1,0 +1,307 @@
+"""One LLM call through the proxy: authenticate, police, mask, forward, restore.
+
+The same flow serves both protocols; ``openai_protocol`` and ``anthropic_protocol``
+supply the protocol-specific masking, restoring and stream transformation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from orgtwin.core.crds.models import AgentProfileSpec
+from orgtwin.core.privacy import RestoreMap
+from orgtwin.core.tokens import SessionClaims
+from orgtwin.proxy import anthropic_protocol, masking, openai_protocol
+from orgtwin.proxy.errors import (
+    BadRequestError,
+    ForbiddenError,
+    PolicyRefusedError,
+    Protocol,
+    ProxyError,
+    UpstreamError,
+    error_response,
+)
+from orgtwin.proxy.policy import ToolRules
+from orgtwin.proxy.state import ProxyState
+from orgtwin.proxy.streams import relay_stream
+
+log = logging.getLogger("orgtwin.proxy")
+
+_OPENAI_COMPATIBLE = ("openai", "openrouter", "ollama")
+# Upstream statuses the client can act on are passed through; credential and server
+# failures are the proxy's problem and become 502.
+_PASS_THROUGH = {400, 404, 408, 409, 413, 422, 429}
+
+
+@dataclass
+class Call:
+    """What one request carries through the flow."""
+
+    protocol: Protocol
+    claims: SessionClaims
+    spec: AgentProfileSpec
+    rules: ToolRules
+    rmap: RestoreMap
+    stream: bool
+    started: float
+    overhead: float = 0.0
+    blocked: list[str] = field(default_factory=list)
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "session": self.claims.session,
+            "profile": self.claims.profile,
+            "protocol": self.protocol,
+            "stream": self.stream,
+        }
+
+
+async def handle(request: Request, protocol: Protocol) -> Response:
+    state: ProxyState = request.app.state.proxy
+    started = time.perf_counter()
+    try:
+        call, body = await _prepare(request, state, protocol, started)
+    except ProxyError as err:
+        state.metrics.requests.labels(protocol, "unknown", str(err.status)).inc()
+        log.info(
+            "proxy.rejected",
+            extra={"fields": {"protocol": protocol, "status": err.status, "kind": err.kind}},
+        )
+        return error_response(protocol, err)
+    try:
+        upstream = await _send(state, call, body)
+    except ProxyError as err:
+        _finish(state, call, err.status, kind=err.kind)
+        return error_response(protocol, err)
+    if call.stream:
+        return StreamingResponse(
+            _stream_body(state, call, upstream),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+    try:
+        payload = await _read_json(upstream)
+    except ProxyError as err:
+        _finish(state, call, err.status, kind=err.kind)
+        return error_response(protocol, err)
+    t = time.perf_counter()
+    on_block = _blocker(state, call)
+    if protocol == "openai":
+        payload = openai_protocol.restore_completion(payload, call.rmap, call.rules, on_block)
+    else:
+        payload = anthropic_protocol.restore_message(payload, call.rmap, call.rules, on_block)
+    call.overhead += time.perf_counter() - t
+    _finish(state, call, 200)
+    return JSONResponse(payload)
+
+
+async def _prepare(
+    request: Request, state: ProxyState, protocol: Protocol, started: float
+) -> tuple[Call, dict[str, Any]]:
+    claims = state.authenticate(request.headers)
+    spec = state.profiles.profile(claims.profile)
+    if spec is None:
+        raise ForbiddenError("the session's profile does not exist")
+    raw = await request.body()
+    t = time.perf_counter()
+    if len(raw) > state.settings.max_body_bytes:
+        raise BadRequestError("request body too large", status=413, kind="too_large")
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise BadRequestError("request body is not valid JSON") from exc
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        raise BadRequestError("request body must be an object with a messages array")
+    rules = ToolRules.from_policy(spec.tools)
+    if protocol == "openai":
+        removed = masking.filter_openai_tools(body, rules)
+    else:
+        removed = masking.filter_anthropic_tools(body, rules)
+    if removed:
+        state.metrics.blocks.labels("request").inc(len(removed))
+        log.info(
+            "proxy.tools_removed",
+            extra={
+                "fields": {"session": claims.session, "profile": claims.profile, "tools": removed}
+            },
+        )
+    engine = state.engines.engine(spec)
+    masker = engine.masker()
+    if protocol == "openai":
+        masking.mask_openai(body, masker)
+    else:
+        masking.mask_anthropic(body, masker)
+    for entity_type, count in masker.counts.items():
+        state.metrics.detections.labels(entity_type, engine.mode).inc(count)
+    if masker.counts:
+        log.info(
+            "proxy.detections",
+            extra={
+                "fields": {
+                    "session": claims.session,
+                    "mode": engine.mode,
+                    "counts": dict(masker.counts),
+                }
+            },
+        )
+    if engine.mode == "strict" and masker.counts:
+        found = ", ".join(sorted(masker.counts))
+        raise PolicyRefusedError(f"request refused by the privacy policy: it contains {found}")
+    if engine.mode in ("mask", "strict"):
+        rmap = masker.restore_map(state.sessions.get(claims.session))
+        state.sessions.remember(claims.session, masker.mapping)
+    else:
+        rmap = RestoreMap({})
+    state.touch(claims.session)
+    call = Call(protocol, claims, spec, rules, rmap, bool(body.get("stream")), started)
+    call.overhead = time.perf_counter() - t
+    return call, body
+
+
+def _upstream_request(
+    state: ProxyState, call: Call, body: dict[str, Any], request_headers: Any = None
+) -> httpx.Request:
+    settings = state.settings
+    headers = {
+        "content-type": "application/json",
+        "accept": "text/event-stream" if call.stream else "application/json",
+    }
+    if call.protocol == "openai":
+        provider = call.spec.model.provider
+        name = provider if provider in _OPENAI_COMPATIBLE else "openai"
+        base, key = settings.provider(name)
+        url = f"{base}/chat/completions"
+        if key is not None:
+            headers["authorization"] = f"Bearer {key.get_secret_value()}"
+    else:
+        base, key = settings.provider("anthropic")
+        url = f"{base}/messages"
+        headers["anthropic-version"] = settings.anthropic_version
+        if key is not None:
+            headers["x-api-key"] = key.get_secret_value()
+    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return state.client.build_request("POST", url, headers=headers, content=content)
+
+
+async def _send(state: ProxyState, call: Call, body: dict[str, Any]) -> httpx.Response:
+    request = _upstream_request(state, call, body)
+    try:
+        response = await state.client.send(request, stream=True)
+    except httpx.TimeoutException as exc:
+        state.metrics.upstream_errors.labels("timeout").inc()
+        raise UpstreamError(
+            "the upstream provider timed out", status=504, kind="upstream_timeout"
+        ) from exc
+    except httpx.HTTPError as exc:
+        state.metrics.upstream_errors.labels("connect").inc()
+        raise UpstreamError(
+            "could not reach the upstream provider", kind="upstream_unavailable"
+        ) from exc
+    if response.status_code >= 400:
+        status = response.status_code
+        detail = ""
+        try:
+            data = json.loads(await response.aread())
+            err = data.get("error") if isinstance(data, dict) else None
+            if isinstance(err, dict):
+                # Only the machine-readable type or code: the message may quote the input.
+                detail = str(err.get("code") or err.get("type") or "")[:64]
+        except (ValueError, httpx.HTTPError):
+            pass
+        finally:
+            await response.aclose()
+        state.metrics.upstream_errors.labels("status").inc()
+        message = f"the upstream provider answered HTTP {status}" + (
+            f" ({detail})" if detail else ""
+        )
+        raise UpstreamError(
+            message, status=status if status in _PASS_THROUGH else 502, kind="upstream_status"
+        )
+    return response
+
+
+async def _read_json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        raw = await response.aread()
+    except httpx.TimeoutException as exc:
+        raise UpstreamError(
+            "the upstream provider timed out", status=504, kind="upstream_timeout"
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise UpstreamError("the upstream response was cut off", kind="upstream_truncated") from exc
+    finally:
+        await response.aclose()
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise UpstreamError(
+            "the upstream provider sent malformed JSON", kind="upstream_malformed"
+        ) from exc
+    if not isinstance(data, dict):
+        raise UpstreamError("the upstream provider sent malformed JSON", kind="upstream_malformed")
+    return data
+
+
+def _blocker(state: ProxyState, call: Call) -> Any:
+    def on_block(tool: str) -> None:
+        call.blocked.append(tool)
+        state.metrics.blocks.labels("response").inc()
+        # The audit record of a block: who, which profile, which tool; never arguments.
+        log.warning(
+            "proxy.tool_blocked",
+            extra={"fields": {**call.fields(), "user": call.claims.user, "tool": tool}},
+        )
+
+    return on_block
+
+
+def _finish(state: ProxyState, call: Call, status: int, kind: str = "") -> None:
+    elapsed = time.perf_counter() - call.started
+    stream = "true" if call.stream else "false"
+    state.metrics.requests.labels(call.protocol, stream, str(status)).inc()
+    state.metrics.latency.labels(call.protocol, stream).observe(elapsed)
+    state.metrics.overhead.labels(call.protocol, stream).observe(call.overhead)
+    log.info(
+        "proxy.request",
+        extra={
+            "fields": {
+                **call.fields(),
+                "status": status,
+                "kind": kind,
+                "blocked": len(call.blocked),
+                "ms": round(elapsed * 1000, 2),
+                "overhead_ms": round(call.overhead * 1000, 3),
+            }
+        },
+    )
+
+
+async def _stream_body(
+    state: ProxyState, call: Call, upstream: httpx.Response
+) -> AsyncIterator[bytes]:
+    status = 200
+    kind = ""
+    try:
+        async for piece in relay_stream(
+            call.protocol, upstream, call.rmap, call.rules, _blocker(state, call)
+        ):
+            if isinstance(piece, ProxyError):
+                status, kind = piece.status, piece.kind
+                state.metrics.upstream_errors.labels("stream").inc()
+                continue
+            if isinstance(piece, float):
+                call.overhead += piece
+                continue
+            yield piece
+    finally:
+        await upstream.aclose()
+        _finish(state, call, status, kind)

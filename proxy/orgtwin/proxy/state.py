@@ -1,0 +1,64 @@
+"""Per-process proxy state built in the lifespan, and caller authentication."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+import httpx
+from starlette.datastructures import Headers
+
+from orgtwin.core import tokens
+from orgtwin.core.errors import TokenError
+from orgtwin.proxy.errors import AuthError
+from orgtwin.proxy.kube import ActivityRecorder
+from orgtwin.proxy.metrics import Metrics
+from orgtwin.proxy.profiles import EngineCache, ProfileSource
+from orgtwin.proxy.sessions import SessionCache
+from orgtwin.proxy.settings import ProxySettings
+
+log = logging.getLogger("orgtwin.proxy")
+
+
+def bearer(headers: Headers) -> str:
+    """The session token from ``Authorization: Bearer`` (OpenAI clients) or ``x-api-key``."""
+    auth = headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return headers.get("x-api-key", "").strip()
+
+
+@dataclass
+class ProxyState:
+    settings: ProxySettings
+    client: httpx.AsyncClient
+    profiles: ProfileSource
+    engines: EngineCache
+    sessions: SessionCache
+    activity: ActivityRecorder
+    metrics: Metrics
+    signing_key: bytes
+    _tasks: set[asyncio.Future[None]] = field(default_factory=set)
+
+    def authenticate(self, headers: Headers) -> tokens.SessionClaims:
+        token = bearer(headers)
+        if not token:
+            raise AuthError("missing session token")
+        try:
+            claims = tokens.verify(self.signing_key, token)
+        except TokenError as exc:
+            # TokenError messages name the problem, never the token.
+            raise AuthError(str(exc)) from exc
+        if claims.namespace and claims.namespace != self.settings.namespace:
+            raise AuthError("session token belongs to another namespace")
+        return claims
+
+    def touch(self, session: str) -> None:
+        """Record activity for the operator's idle timeout, throttled, off the request path."""
+        if not self.settings.record_activity or not self.activity.due(session):
+            return
+        future = asyncio.get_running_loop().run_in_executor(None, self.activity.record, session)
+        self._tasks.add(future)
+        future.add_done_callback(self._tasks.discard)

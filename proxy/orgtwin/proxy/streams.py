@@ -1,0 +1,130 @@
+"""Relaying an upstream SSE stream to the client: parse, transform, re-emit, fail clearly.
+
+Yields bytes for the client, plus two kinds of bookkeeping the caller consumes: a float
+(seconds the proxy spent on a network read's worth of events) and, after an error event
+was sent, the ProxyError that caused it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+
+from orgtwin.core.privacy import RestoreMap
+from orgtwin.proxy import anthropic_protocol, openai_protocol
+from orgtwin.proxy.errors import Protocol, ProxyError, UpstreamError, error_event
+from orgtwin.proxy.policy import ToolRules
+from orgtwin.proxy.sse import DONE, SSEParser, anthropic_event, openai_event
+
+Piece = bytes | float | ProxyError
+
+
+class _MalformedError(Exception):
+    """The upstream sent something that is not the protocol's event shape."""
+
+
+class _UpstreamReportedError(Exception):
+    """The upstream sent an error event of its own."""
+
+
+def _load(data: str) -> dict[str, Any]:
+    try:
+        obj = json.loads(data)
+    except ValueError as exc:
+        raise _MalformedError from exc
+    if not isinstance(obj, dict):
+        raise _MalformedError
+    return obj
+
+
+class _OpenAI:
+    def __init__(self, rmap: RestoreMap, rules: ToolRules, on_block: Callable[[str], None]) -> None:
+        self.t = openai_protocol.StreamTransformer(rmap, rules, on_block)
+        self.done = False
+
+    def event(self, name: str, data: str) -> list[bytes]:
+        if data.strip() == "[DONE]":
+            self.done = True
+            return [*(openai_event(c) for c in self.t.finish()), DONE]
+        obj = _load(data)
+        if "error" in obj:
+            raise _UpstreamReportedError
+        return [openai_event(c) for c in self.t.chunk(obj)]
+
+    def tail(self) -> list[bytes]:
+        return [openai_event(c) for c in self.t.finish()]
+
+
+class _Anthropic:
+    def __init__(self, rmap: RestoreMap, rules: ToolRules, on_block: Callable[[str], None]) -> None:
+        self.t = anthropic_protocol.StreamTransformer(rmap, rules, on_block)
+        self.done = False
+
+    def event(self, name: str, data: str) -> list[bytes]:
+        obj = _load(data)
+        kind = obj.get("type", name)
+        if kind == "error":
+            raise _UpstreamReportedError
+        if kind == "message_stop":
+            self.done = True
+        return [anthropic_event(n, o) for n, o in self.t.event(name or str(kind), obj)]
+
+    def tail(self) -> list[bytes]:
+        return [anthropic_event(n, o) for n, o in self.t.finish()]
+
+
+async def relay_stream(
+    protocol: Protocol,
+    upstream: httpx.Response,
+    rmap: RestoreMap,
+    rules: ToolRules,
+    on_block: Callable[[str], None],
+) -> AsyncIterator[Piece]:
+    handler: _OpenAI | _Anthropic = (
+        _OpenAI(rmap, rules, on_block)
+        if protocol == "openai"
+        else _Anthropic(rmap, rules, on_block)
+    )
+    parser = SSEParser()
+    failure: ProxyError | None = None
+    try:
+        async for raw in upstream.aiter_raw():
+            t = time.perf_counter()
+            out: list[bytes] = []
+            for ev in parser.feed(raw):
+                out.extend(handler.event(ev.name, ev.data))
+            yield time.perf_counter() - t
+            for piece in out:
+                yield piece
+        if not handler.done:
+            failure = UpstreamError(
+                "the upstream stream ended before it was complete", kind="upstream_truncated"
+            )
+    except _MalformedError:
+        failure = UpstreamError(
+            "the upstream provider sent a malformed stream event", kind="upstream_malformed"
+        )
+    except _UpstreamReportedError:
+        failure = UpstreamError(
+            "the upstream provider reported an error mid-stream", kind="upstream_error"
+        )
+    except UnicodeDecodeError:
+        failure = UpstreamError(
+            "the upstream provider sent invalid UTF-8", kind="upstream_malformed"
+        )
+    except httpx.TimeoutException:
+        failure = UpstreamError(
+            "the upstream provider timed out mid-stream", status=504, kind="upstream_timeout"
+        )
+    except httpx.HTTPError:
+        failure = UpstreamError("the upstream stream was cut off", kind="upstream_truncated")
+    if failure is not None:
+        # Text already held back is still the client's: send it before the error.
+        for piece in handler.tail():
+            yield piece
+        yield error_event(protocol, failure)
+        yield failure
