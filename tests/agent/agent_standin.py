@@ -157,3 +157,70 @@ class StandInApi:
             headers=reply.headers,
             media_type=media,
         )
+
+
+class ScriptedLLM:
+    """A scripted OpenAI chat-completions endpoint that streams in tiny chunks, as a proxy would.
+
+    Each scripted turn is either ``{"content": str}`` or ``{"tool_calls": [(name, args)]}``;
+    once the script is used up it answers "Nothing left to do.". Every request body is
+    recorded in ``bodies`` with its Authorization header in ``auth``.
+    """
+
+    def __init__(self, *turns: dict[str, Any]) -> None:
+        self.turns: deque[dict[str, Any]] = deque(turns)
+        self.bodies: list[dict[str, Any]] = []
+        self.auth: list[str] = []
+        app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("scripted llm did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    async def _chat(self, request: Request) -> Response:
+        self.bodies.append(await request.json())
+        self.auth.append(request.headers.get("authorization", ""))
+        turn = self.turns.popleft() if self.turns else {"content": "Nothing left to do."}
+        return Response(
+            "".join(f"data: {json.dumps(c)}\n\n" for c in _chunks(turn)) + "data: [DONE]\n\n",
+            media_type="text/event-stream",
+        )
+
+
+def _chunks(turn: dict[str, Any], size: int = 3) -> list[dict[str, Any]]:
+    """The turn as OpenAI stream chunks, every string cut into ``size``-character pieces."""
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        return {"id": "c-1", "object": "chat.completion.chunk", "choices": [choice]}
+
+    out = [chunk({"role": "assistant"})]
+    text = turn.get("content", "")
+    out += [chunk({"content": text[i : i + size]}) for i in range(0, len(text), size)]
+    for index, (name, args) in enumerate(turn.get("tool_calls", [])):
+        head = {"index": index, "id": f"call_{index}", "type": "function"}
+        out.append(chunk({"tool_calls": [{**head, "function": {"name": name, "arguments": ""}}]}))
+        raw = json.dumps(args)
+        for i in range(0, len(raw), size):
+            part = {"index": index, "function": {"arguments": raw[i : i + size]}}
+            out.append(chunk({"tool_calls": [part]}))
+    out.append(chunk({}, "tool_calls" if turn.get("tool_calls") else "stop"))
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from enum import StrEnum
+from pathlib import Path
 
 import typer
 
@@ -62,3 +63,51 @@ def entrypoint_command() -> None:
     except entrypoint.EntrypointError as exc:
         typer.echo(f"orgtwin agent entrypoint: {exc}", err=True)
         raise typer.Exit(2) from exc
+
+
+@agent_app.command("simulate")
+def simulate_command(
+    prompt: list[str] = typer.Option(
+        [], "--prompt", "-p", help="A user prompt to run to a final answer; repeatable."
+    ),
+    loop: bool = typer.Option(
+        False, help="After the prompts, keep working the inbox until SIGTERM."
+    ),
+    interval: float = typer.Option(2.0, help="Seconds between inbox rounds with --loop."),
+    max_turns: int = typer.Option(20, help="Model calls per prompt before giving up."),
+    profile_dir: Path | None = typer.Option(
+        None, help="Profile folder; default ORGTWIN_PROFILE_DIR or /etc/orgtwin/profile."
+    ),
+) -> None:
+    """Play goose for one session: proxy (OpenAI streaming) + mesh extension over stdio.
+
+    Env: ORGTWIN_SESSION_TOKEN or ORGTWIN_SESSION_TOKEN_FILE, ORGTWIN_PROXY_URL,
+    ORGTWIN_API_URL, optional ORGTWIN_TRACE_ID. Prints the transcript as JSON lines.
+    """
+    import os
+    import sys
+
+    from orgtwin.agent import entrypoint, simulate
+    from orgtwin.agent.errors import AgentError
+    from orgtwin.agent.settings import AgentSettings
+
+    settings = AgentSettings()
+    core_logging.configure(settings.log_level, settings.log_format)
+    env = dict(os.environ)
+    folder = profile_dir or Path(env.get("ORGTWIN_PROFILE_DIR") or entrypoint.DEFAULT_PROFILE_DIR)
+    try:
+        token = settings.token()
+        env["ORGTWIN_SESSION_TOKEN"] = token  # passed to the extension by name, as goose does
+        rendered = entrypoint.render(entrypoint.read_profile(folder), env)
+        simulator = simulate.Simulator(rendered, env, token, sys.stdout)
+    except AgentError as exc:
+        typer.echo(f"orgtwin agent simulate: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    plan = simulate.Plan(
+        prompts=prompt,
+        loop_prompt=entrypoint.DEFAULT_PROMPT if loop or not prompt else None,
+        interval=interval,
+        max_turns=max_turns,
+    )
+    code = asyncio.run(simulate.run_until_signalled(simulator, plan))
+    raise typer.Exit(code)
