@@ -29,6 +29,8 @@ def _walk(schema: dict[str, Any], path: str) -> list[str]:
     missing = []
     for name, prop in schema.get("properties", {}).items():
         here = f"{path}.{name}"
+        if here.endswith(".metadata") and path.count(".") == 0:
+            continue  # the apiserver forbids describing metadata
         if not prop.get("description"):
             missing.append(here)
         missing += _walk(prop, here)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from orgtwin.core import k8s
 from orgtwin.core.crds import models
@@ -89,22 +89,33 @@ def _resolve(node: Any, defs: dict[str, Any]) -> Any:
     return out
 
 
-def _object_defaults(schema: dict[str, Any]) -> None:
-    """Give optional nested objects ``default: {}`` so their fields' defaults apply."""
-    for name, prop in schema.get("properties", {}).items():
-        if prop.get("type") == "object" and "properties" in prop:
-            _object_defaults(prop)
-            if name not in schema.get("required", []) and "default" not in prop:
-                prop["default"] = {}
-        if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
-            _object_defaults(prop["items"])
+def _apply_defaults(model: type[BaseModel], schema: dict[str, Any]) -> None:
+    """Write ``default_factory`` values into the schema, which pydantic leaves out.
+
+    Nested objects then get their complete default, so the apiserver fills in
+    ``spec.tools`` or ``spec.session`` even when a manifest omits them.
+    """
+    props = schema.get("properties", {})
+    for name, info in model.model_fields.items():
+        prop = props.get(info.alias or name)
+        if prop is None:
+            continue
+        if info.default_factory is not None:
+            value = info.default_factory()  # type: ignore[call-arg]
+            prop["default"] = TypeAdapter(info.annotation).dump_python(
+                value, mode="json", by_alias=True
+            )
+        for arg in (info.annotation, *get_args(info.annotation)):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                target = prop["items"] if prop.get("type") == "array" else prop
+                _apply_defaults(arg, target)
 
 
 def structural(model: type[BaseModel]) -> dict[str, Any]:
     """The structural OpenAPI v3 schema of ``model``, camelCase field names."""
     raw = model.model_json_schema(by_alias=True, mode="validation")
     schema: dict[str, Any] = _resolve(raw, raw.get("$defs", {}))
-    _object_defaults(schema)
+    _apply_defaults(model, schema)
     return schema
 
 
@@ -215,10 +226,9 @@ def crd(kind: Kind) -> dict[str, Any]:
                                     "description": "APIVersion of this object.",
                                 },
                                 "kind": {"type": "string", "description": "Kind of this object."},
-                                "metadata": {
-                                    "type": "object",
-                                    "description": "Standard object metadata.",
-                                },
+                                # The apiserver owns metadata's schema and refuses any
+                                # other keyword here, a description included.
+                                "metadata": {"type": "object"},
                                 "spec": spec_schema,
                                 "status": status_schema,
                             },

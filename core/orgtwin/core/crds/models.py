@@ -185,7 +185,7 @@ class ToolPolicy(CamelModel):
         json_schema_extra={
             "x-kubernetes-validations": [
                 _cel(
-                    "!self.allow.exists(a, a in self.deny)",
+                    "!has(self.allow) || !has(self.deny) || !self.allow.exists(a, a in self.deny)",
                     "tools.allow and tools.deny must not share an entry",
                     ".allow",
                 )
