@@ -1,0 +1,67 @@
+"""Operator fixtures: an operator subprocess per test module watching ``op-<module>-*``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+from operator_kit import Objects, OperatorProcess
+
+from orgtwin.testing import tools
+
+PEERING_MANIFEST = tools.REPO_ROOT / "manifests" / "operator" / "peering-crd.yaml"
+
+
+def new_namespace(api: client.ApiClient, prefix: str) -> str:
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    client.CoreV1Api(api).create_namespace(
+        client.V1Namespace(metadata=client.V1ObjectMeta(name=name))
+    )
+    return name
+
+
+def drop_namespace(api: client.ApiClient, name: str) -> None:
+    client.CoreV1Api(api).delete_namespace(name, propagation_policy="Background")
+
+
+@pytest.fixture(scope="module")
+def op_prefix() -> str:
+    return f"op{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture(scope="module")
+def operator_proc(
+    cluster: object, op_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    """One standalone operator for the module, watching the module's namespaces."""
+    log = Path(tmp_path_factory.mktemp("operator")) / "operator.log"
+    proc = OperatorProcess(cluster.kubeconfig, [f"{op_prefix}-*"], log)  # type: ignore[attr-defined]
+    proc.start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def objs(
+    k8s_api: client.ApiClient, op_prefix: str, operator_proc: OperatorProcess
+) -> Iterator[Objects]:
+    """A fresh namespace watched by the module's operator."""
+    ns = new_namespace(k8s_api, op_prefix)
+    try:
+        yield Objects(k8s_api, ns)
+    finally:
+        operator_proc.alive_check()
+        drop_namespace(k8s_api, ns)
+
+
+@pytest.fixture(scope="session")
+def peering_crd(cluster: object) -> None:
+    cluster.kubectl("apply", "--server-side", "-f", str(PEERING_MANIFEST))  # type: ignore[attr-defined]
+    cluster.kubectl(  # type: ignore[attr-defined]
+        "wait", "--for=condition=Established", "--timeout=60s", "crd/kopfpeerings.kopf.dev"
+    )
