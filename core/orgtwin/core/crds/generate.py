@@ -102,7 +102,7 @@ def _apply_defaults(model: type[BaseModel], schema: dict[str, Any]) -> None:
             continue
         if info.default_factory is not None:
             value = info.default_factory()  # type: ignore[call-arg]
-            prop["default"] = TypeAdapter(info.annotation).dump_python(
+            prop["default"] = TypeAdapter(info.annotation or Any).dump_python(
                 value, mode="json", by_alias=True
             )
         for arg in (info.annotation, *get_args(info.annotation)):
