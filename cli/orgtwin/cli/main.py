@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from orgtwin.agent.cli import agent_app
+from orgtwin.api.cli import api_app
 from orgtwin.cli.dev import dev_app
 from orgtwin.core.cli import crds_app
 from orgtwin.core.privacy.cli import privacy_app
@@ -21,6 +22,7 @@ app.add_typer(privacy_app, name="privacy")
 app.add_typer(proxy_app, name="proxy")
 app.add_typer(agent_app, name="agent")
 app.add_typer(dev_app, name="dev")
+app.add_typer(api_app, name="api")
 
 
 def main() -> None:

@@ -1,0 +1,57 @@
+"""``orgtwin api``: serve, migrate, and mint a dev token."""
+
+from __future__ import annotations
+
+import typer
+
+api_app = typer.Typer(help="The control API.", no_args_is_help=True)
+
+
+@api_app.command("serve")
+def serve() -> None:
+    """Run the api with uvicorn on ORGTWIN_API_HOST:ORGTWIN_API_PORT."""
+    import uvicorn
+
+    from orgtwin.api.app import create_app
+    from orgtwin.api.settings import ApiSettings
+    from orgtwin.core import logging as core_logging
+
+    settings = ApiSettings()
+    core_logging.configure(settings.log_level, settings.log_format)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+
+
+@api_app.command("migrate")
+def migrate(revision: str = typer.Option("head", help="Target revision.")) -> None:
+    """Bring the database schema to the packaged migration head."""
+    from orgtwin.api import migrations
+    from orgtwin.api.settings import ApiSettings
+
+    url = ApiSettings().database_url.get_secret_value()
+    migrations.upgrade(url, revision)
+    typer.echo(f"schema at {migrations.current(url)}")
+
+
+@api_app.command("dev-token")
+def dev_token(
+    employee_id: str = typer.Argument(..., help="Employee id the token names."),
+    role: str = typer.Option("user", help="admin or user."),
+    ttl: int = typer.Option(8 * 3600, help="Lifetime in seconds."),
+) -> None:
+    """Print a dev-mode token (needs ORGTWIN_API_DEV_MODE and a dev signing key)."""
+    from orgtwin.api.auth import dev
+    from orgtwin.api.settings import ApiSettings
+
+    settings = ApiSettings()
+    if not settings.dev_mode or settings.dev_signing_key is None:
+        raise typer.BadParameter("dev tokens need ORGTWIN_API_DEV_MODE=true")
+    typer.echo(
+        dev.mint(settings.dev_signing_key.get_secret_value().encode(), employee_id, role, ttl)
+    )

@@ -1,0 +1,1 @@
+"""All queries: Postgres (SQLAlchemy) and the Kubernetes API."""

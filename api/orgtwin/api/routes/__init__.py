@@ -1,0 +1,1 @@
+"""HTTP routes: thin functions that parse, authorize and call a service."""

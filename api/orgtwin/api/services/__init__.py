@@ -1,0 +1,1 @@
+"""Business logic; services never commit, the request owns the transaction."""

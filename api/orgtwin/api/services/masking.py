@@ -1,0 +1,95 @@
+"""Masks mesh payloads per the recipient's profile, through orgtwin.core.privacy.
+
+``PayloadMasker`` is the seam; ``EngineMasker`` adapts the core PII engine.
+Modes off and detect deliver the text unchanged; mask and strict replace PII
+with deterministic placeholders (keyed by the tenant's masking key).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from orgtwin.api.services.directory import Snapshot
+from orgtwin.core.crds.models import AgentProfileSpec, PrivacySpec
+from orgtwin.core.privacy import Directory as PeopleDirectory
+from orgtwin.core.privacy import Engine
+
+MASKING_MODES = frozenset({"mask", "strict"})
+
+
+@dataclass(frozen=True)
+class MaskedPayload:
+    title: str
+    body: str
+    data: dict[str, Any]
+    masked: int
+
+
+class PayloadMasker(Protocol):
+    """Masks one payload for one recipient profile (None: no profile, mask everything)."""
+
+    def mask(
+        self,
+        snapshot: Snapshot,
+        recipient: AgentProfileSpec | None,
+        title: str,
+        body: str,
+        data: dict[str, Any],
+    ) -> MaskedPayload: ...
+
+
+class EngineMasker:
+    """The core engine, one per (privacy policy, directory snapshot), built on first use."""
+
+    def __init__(self, secret: bytes) -> None:
+        self.secret = secret
+        self._people: tuple[float, PeopleDirectory] | None = None
+        self._engines: dict[tuple[str, float], Engine] = {}
+
+    def _directory(self, snapshot: Snapshot) -> PeopleDirectory:
+        if self._people is None or self._people[0] != snapshot.loaded_at:
+            people = ((u.display_name, u.email, u.employee_id) for u in snapshot.users.values())
+            self._people = (snapshot.loaded_at, PeopleDirectory.from_people(people))
+            self._engines.clear()
+        return self._people[1]
+
+    def _engine(self, snapshot: Snapshot, privacy: PrivacySpec) -> Engine:
+        people = self._directory(snapshot)
+        key = (privacy.model_dump_json(), snapshot.loaded_at)
+        engine = self._engines.get(key)
+        if engine is None:
+            engine = Engine.from_policy(privacy, self.secret, people)
+            self._engines[key] = engine
+        return engine
+
+    def mask(
+        self,
+        snapshot: Snapshot,
+        recipient: AgentProfileSpec | None,
+        title: str,
+        body: str,
+        data: dict[str, Any],
+    ) -> MaskedPayload:
+        privacy = recipient.privacy if recipient is not None else PrivacySpec(mode="mask")
+        if privacy.mode not in MASKING_MODES:
+            return MaskedPayload(title, body, data, 0)
+        engine = self._engine(snapshot, privacy)
+        count = 0
+
+        def one(text: str) -> str:
+            nonlocal count
+            masked = engine.mask(text)
+            count += sum(masked.counts.values())
+            return masked.text
+
+        def walk(value: Any) -> Any:
+            if isinstance(value, str):
+                return one(value)
+            if isinstance(value, dict):
+                return {k: walk(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [walk(v) for v in value]
+            return value
+
+        return MaskedPayload(one(title), one(body), walk(data), count)
