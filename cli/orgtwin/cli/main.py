@@ -9,6 +9,7 @@ from orgtwin.api.cli import api_app
 from orgtwin.cli.dev import dev_app
 from orgtwin.core.cli import crds_app
 from orgtwin.core.privacy.cli import privacy_app
+from orgtwin.operator.cli import app as operator_app
 from orgtwin.proxy.cli import proxy_app
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app.add_typer(proxy_app, name="proxy")
 app.add_typer(agent_app, name="agent")
 app.add_typer(dev_app, name="dev")
 app.add_typer(api_app, name="api")
+app.add_typer(operator_app, name="operator")
 
 
 def main() -> None:

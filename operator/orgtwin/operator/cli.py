@@ -16,6 +16,11 @@ from orgtwin.operator.settings import OperatorSettings
 app = typer.Typer(help="The orgtwin Kubernetes operator.", no_args_is_help=True)
 
 
+@app.callback()
+def main() -> None:
+    """The orgtwin Kubernetes operator (kopf)."""
+
+
 def run_operator(settings: OperatorSettings) -> None:
     """Run until SIGTERM/SIGINT; kopf finishes in-flight handlers and leaves the peering."""
     configure(settings.log_level, settings.log_format)
