@@ -117,7 +117,8 @@ def find_ips(text: str) -> Iterator[Detection]:
     if ":" in text:
         for m in p.IPV6_RE.finditer(text):
             candidate = m.group()
-            if not any(ch.isalnum() for ch in candidate):
+            # Real addresses carry digits; "a::b" and "dead::beef" are code, not hosts.
+            if not any(ch.isdigit() for ch in candidate):
                 continue
             try:
                 ipaddress.IPv6Address(candidate)

@@ -1,0 +1,125 @@
+"""Overlaps, placeholders (determinism, collisions), modes and tolerant restoration."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from orgtwin.core.crds.models import PrivacySpec
+from orgtwin.core.privacy import Detection, Directory, Engine, RestoreMap, resolve
+from orgtwin.core.privacy.placeholders import Minter, PlaceholderMap
+
+pytestmark = pytest.mark.unit
+
+SECRET = b"tenant-secret-0123456789abcdef!!"
+
+
+def test_overlaps_most_specific_then_longest_then_first() -> None:
+    dets = [
+        Detection("PERSON", 0, 20, 0.6, "person_context"),
+        Detection("EMAIL", 5, 15, 0.9, "email"),
+        Detection("PHONE", 30, 40, 0.9, "phone"),
+        Detection("PHONE", 30, 44, 0.9, "phone"),
+        Detection("ACCOUNT_NUMBER", 35, 50, 0.8, "account_number"),
+    ]
+    kept = resolve(dets)
+    assert [(d.type, d.start, d.end) for d in kept] == [("EMAIL", 5, 15), ("PHONE", 30, 44)]
+
+
+def test_nothing_is_masked_twice() -> None:
+    text = "db postgres://bob:pw@db.example.com and card 4111111111111111 account 4111111111111111"
+    masked = Engine(secret=SECRET).mask(text)
+    assert "pw@" not in masked.text
+    assert "4111" not in masked.text
+    assert masked.counts == {"URL_CREDENTIALS": 1, "CREDIT_CARD": 2}
+    # One value, one placeholder: the card appears twice but maps to a single entry.
+    assert sorted(masked.mapping.values()) == ["4111111111111111", "bob:pw"]
+    assert "]]" not in masked.text
+    assert "[[" not in masked.text
+
+
+def test_same_secret_same_placeholder_across_processes() -> None:
+    code = (
+        "from orgtwin.core.privacy import Engine;"
+        f"print(Engine(secret={SECRET!r}).mask('mail a.b@c.example now').text)"
+    )
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    }
+    here = Engine(secret=SECRET).mask("mail a.b@c.example now").text
+    assert outs == {here}
+    assert here.startswith("mail [EMAIL_")
+    assert here.endswith("] now")
+    other = Engine(secret=b"another-tenant-secret-0123456789").mask("mail a.b@c.example now").text
+    assert other != here
+
+
+def test_placeholder_shape_and_type() -> None:
+    text = Engine(secret=SECRET).mask("ssn 123-45-6789").text
+    assert text.startswith("ssn [US_SSN_")
+    assert len(text) == len("ssn [US_SSN_XXXXXX]")
+
+
+def test_collisions_within_a_request_get_distinct_placeholders() -> None:
+    # One-character codes make collisions certain among 40 values.
+    pmap = PlaceholderMap(Minter(SECRET, code_length=1))
+    values = [f"user{i}@x.example" for i in range(40)]
+    placeholders = [pmap.assign("EMAIL", v) for v in values]
+    assert len(set(placeholders)) == len(values)
+    assert pmap.collisions > 0
+    assert all(pmap.mapping()[p] == v for p, v in zip(placeholders, values, strict=True))
+    # The same value keeps its placeholder within the request.
+    assert pmap.assign("EMAIL", values[3]) == placeholders[3]
+
+
+def test_restoration_tolerates_case_and_lost_brackets() -> None:
+    masked = Engine(secret=SECRET).mask("write to a.b@c.example")
+    placeholder = next(iter(masked.mapping))
+    core = placeholder[1:-1]
+    rmap = RestoreMap(masked.mapping)
+    for variant in (placeholder, placeholder.lower(), core, core.lower(), f"[{core}", f"{core}]"):
+        assert rmap.restore(f"Sent to {variant}.") == "Sent to a.b@c.example."
+
+
+def test_restoration_never_restores_foreign_placeholders() -> None:
+    mine = Engine(secret=SECRET).mask("a.b@c.example")
+    theirs = Engine(secret=SECRET).mask("x.y@z.example")
+    rmap = RestoreMap(mine.mapping)
+    foreign = next(iter(theirs.mapping))
+    assert rmap.restore(f"see {foreign}") == f"see {foreign}"
+    assert rmap.restore("see [EMAIL_ABCDEF] and fooEMAIL_ABCDEF") == (
+        "see [EMAIL_ABCDEF] and fooEMAIL_ABCDEF"
+    )
+
+
+def test_json_escaped_restoration_keeps_json_valid() -> None:
+    key = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"
+    masked = Engine(secret=SECRET).mask(key)
+    restored = RestoreMap(masked.mapping).restore(f'{{"k": "{masked.text}"}}', json_escape=True)
+    import json
+
+    assert json.loads(restored) == {"k": key}
+
+
+@pytest.mark.parametrize(
+    ("mode", "changed", "counted"),
+    [("off", False, False), ("detect", False, True), ("mask", True, True), ("strict", True, True)],
+)
+def test_modes(mode: str, changed: bool, counted: bool) -> None:
+    engine = Engine.from_policy(PrivacySpec(mode=mode), SECRET)  # type: ignore[arg-type]
+    masked = engine.mask("mail a.b@c.example")
+    assert (masked.text != "mail a.b@c.example") is changed
+    assert (masked.counts == {"EMAIL": 1}) is counted
+
+
+def test_from_policy_with_directory_is_the_api_entry_point() -> None:
+    directory = Directory.from_people([("Ann Lee", "ann@corp.example", "E-1")])
+    engine = Engine.from_policy(PrivacySpec(), SECRET, directory)
+    masked = engine.mask("Ann Lee (E-1) wrote")
+    assert masked.counts == {"PERSON": 1, "EMPLOYEE_ID": 1}
+    assert RestoreMap(masked.mapping).restore(masked.text) == "Ann Lee (E-1) wrote"
