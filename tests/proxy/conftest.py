@@ -30,7 +30,9 @@ PEOPLE = [
 ]
 
 
-def _profile(mode: str, allow: list[str] | None = None, deny: list[str] | None = None) -> AgentProfileSpec:
+def _profile(
+    mode: str, allow: list[str] | None = None, deny: list[str] | None = None
+) -> AgentProfileSpec:
     return AgentProfileSpec.model_validate(
         {
             "role": "finance",
@@ -97,9 +99,7 @@ def proxy_settings(upstream: FakeUpstream, **overrides: object) -> ProxySettings
 
 
 def static_profiles() -> StaticProfiles:
-    users = [
-        OrgUserSpec(employee_id=e, display_name=n, email=m) for n, m, e in PEOPLE
-    ]
+    users = [OrgUserSpec(employee_id=e, display_name=n, email=m) for n, m, e in PEOPLE]
     return StaticProfiles(dict(PROFILES), users)
 
 

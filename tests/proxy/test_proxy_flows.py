@@ -1,0 +1,196 @@
+"""Both protocols, stream and non-stream, over real sockets: masked upstream, restored client."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from conftest import PEOPLE, UPSTREAM_ANTHROPIC_KEY, UPSTREAM_OPENAI_KEY, Proxy
+from proxy_helpers import call, user
+
+from orgtwin.testing.upstream import Script, ToolCall
+
+pytestmark = pytest.mark.integration
+
+NAME, EMAIL, EMP = PEOPLE[0]
+MESSAGE = f"Ask {NAME} ({EMP}) at {EMAIL} or +44 20 7946 0958 about card 4111 1111 1111 1111."
+SEEDS = [NAME, EMP, EMAIL, "+44 20 7946 0958", "4111 1111 1111 1111"]
+BOTH = pytest.mark.parametrize(
+    ("protocol", "stream"),
+    [("openai", False), ("openai", True), ("anthropic", False), ("anthropic", True)],
+)
+
+
+@BOTH
+def test_round_trip_masks_upstream_and_restores_client(
+    proxy: Proxy, protocol: str, stream: bool
+) -> None:
+    with proxy.client() as client:
+        seen = call(protocol, client, user(MESSAGE, protocol, stream=stream))
+    assert seen.status == 200
+    assert seen.text == MESSAGE
+    received = proxy.upstream.requests[-1]
+    sent = json.dumps(received.body)
+    assert not [s for s in SEEDS if s in sent]
+    assert "[PERSON_" in sent and "[EMAIL_" in sent and "[CREDIT_CARD_" in sent
+    if protocol == "openai":
+        assert received.headers["authorization"] == f"Bearer {UPSTREAM_OPENAI_KEY}"
+    else:
+        assert received.headers["x-api-key"] == UPSTREAM_ANTHROPIC_KEY
+        assert "authorization" not in received.headers
+    # The session token is for the proxy only; the provider never sees it.
+    assert proxy.token() not in str(received.headers)
+
+
+@BOTH
+def test_tool_call_arguments_are_restored(proxy: Proxy, protocol: str, stream: bool) -> None:
+    proxy.upstream.script("tools", Script(text="", tool_calls=(ToolCall("send_mail", "{}"),)))
+    with proxy.client() as client:
+        # First learn the placeholder the proxy gives the email, from what the upstream saw.
+        call(protocol, client, user(f"mail {EMAIL}", protocol, model="probe"))
+        masked = proxy.upstream.requests[-1].body["messages"][-1]["content"]
+        placeholder = masked.removeprefix("mail ")
+        args = json.dumps({"to": placeholder, "note": f"hi {placeholder.lower()[1:-1]}"})
+        proxy.upstream.script(
+            "tools", Script(text="", tool_calls=(ToolCall("send_mail", args),), chunk_size=3)
+        )
+        seen = call(protocol, client, user(f"mail {EMAIL}", protocol, model="tools", stream=stream))
+    assert seen.status == 200
+    assert [t["name"] for t in seen.tools] == ["send_mail"]
+    assert json.loads(seen.tools[0]["arguments"]) == {"to": EMAIL, "note": f"hi {EMAIL}"}
+    assert seen.finish in ("tool_calls", "tool_use")
+
+
+def _openai_history() -> dict[str, object]:
+    return {
+        "model": "echo",
+        "messages": [
+            {"role": "system", "content": f"You assist {NAME}."},
+            {"role": "user", "content": [{"type": "text", "text": f"Reach {EMAIL}"}]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "lookup", "arguments": json.dumps({"q": EMP})},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": "phone +44 20 7946 0958"},
+            {"role": "user", "content": "thanks"},
+        ],
+    }
+
+
+def _anthropic_history() -> dict[str, object]:
+    return {
+        "model": "echo",
+        "max_tokens": 10,
+        "system": [{"type": "text", "text": f"You assist {NAME}."}],
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": f"Reach {EMAIL}"}]},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": "t1", "name": "lookup", "input": {"q": EMP}}
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "t1",
+                        "content": [{"type": "text", "text": "phone +44 20 7946 0958"}],
+                    },
+                    {"type": "text", "text": "thanks"},
+                ],
+            },
+        ],
+    }
+
+
+@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+def test_every_slot_of_the_history_is_masked(proxy: Proxy, protocol: str) -> None:
+    body = _openai_history() if protocol == "openai" else _anthropic_history()
+    path = "/v1/chat/completions" if protocol == "openai" else "/v1/messages"
+    with proxy.client() as client:
+        assert client.post(path, json=body).status_code == 200
+    sent = proxy.upstream.requests[-1].raw.decode()
+    assert not [s for s in (NAME, EMAIL, EMP, "+44 20 7946 0958") if s in sent]
+
+
+@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+def test_session_cache_restores_placeholders_from_earlier_turns(
+    proxy: Proxy, protocol: str
+) -> None:
+    with proxy.client(session="s-cache") as client:
+        call(protocol, client, user(f"remember {EMAIL}", protocol))
+        placeholder = proxy.upstream.requests[-1].body["messages"][-1]["content"].split()[-1]
+        proxy.upstream.script("recall", Script(text=f"It was {placeholder}."))
+        seen = call(protocol, client, user("who was it?", protocol, model="recall"))
+    assert seen.text == f"It was {EMAIL}."
+    # Another session never gets this session's values.
+    with proxy.client(session="s-other") as other:
+        seen = call(protocol, other, user("who was it?", protocol, model="recall"))
+    assert seen.text == f"It was {placeholder}."
+
+
+@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+def test_detect_mode_forwards_unchanged_and_counts(proxy: Proxy, protocol: str) -> None:
+    with proxy.client("detect") as client:
+        seen = call(protocol, client, user(MESSAGE, protocol, stream=True))
+        metrics = client.get("/metrics").text
+    assert seen.text == MESSAGE
+    assert proxy.upstream.requests[-1].body["messages"][-1]["content"] == MESSAGE
+    assert 'orgtwin_proxy_detections_total{mode="detect",type="EMAIL"}' in metrics
+
+
+@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+def test_off_mode_forwards_unchanged(proxy: Proxy, protocol: str) -> None:
+    with proxy.client("off") as client:
+        seen = call(protocol, client, user(MESSAGE, protocol))
+    assert seen.text == MESSAGE
+    assert proxy.upstream.requests[-1].body["messages"][-1]["content"] == MESSAGE
+
+
+@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_strict_mode_refuses_naming_types_not_values(
+    proxy: Proxy, protocol: str, stream: bool
+) -> None:
+    with proxy.client("strict") as client:
+        seen = call(protocol, client, user(MESSAGE, protocol, stream=stream))
+        clean = call(protocol, client, user("what is 2+2?", protocol, stream=stream))
+    assert seen.status == 400
+    body = json.dumps(seen.error)
+    assert "EMAIL" in body and "CREDIT_CARD" in body and "PERSON" in body
+    assert not [s for s in SEEDS if s in body]
+    if protocol == "anthropic":
+        assert seen.error is not None and seen.error["type"] == "error"
+    else:
+        assert seen.error is not None and seen.error["error"]["code"] == "pii_refused"
+    assert len(proxy.upstream.requests) == 1  # only the clean request went upstream
+    assert clean.status == 200 and clean.text == "what is 2+2?"
+
+
+def test_models_health_ready_and_metrics(proxy: Proxy) -> None:
+    with proxy.client() as client:
+        models = client.get("/v1/models").json()
+        assert models["data"][0]["id"] == "gpt-test"
+        assert client.get("/healthz").text == "ok"
+        assert client.get("/readyz").status_code == 200
+        call("openai", client, user(MESSAGE, "openai"))
+        metrics = client.get("/metrics").text
+    for name in (
+        "orgtwin_proxy_request_seconds_bucket",
+        "orgtwin_proxy_overhead_seconds_bucket",
+        "orgtwin_proxy_detections_total",
+        "orgtwin_proxy_requests_total",
+    ):
+        assert name in metrics
+    assert not [s for s in SEEDS if s in metrics]
+    assert httpx.get(f"{proxy.url}/v1/models").status_code == 401
