@@ -22,7 +22,8 @@ def test_import_applies_all_users_and_records_the_run(api: Api) -> None:
     )
     users = api.users()
     assert set(users) == {f"E{i}" for i in range(1, 8)}
-    assert users["E3"]["managerId"] == "E2" and users["E3"]["profileRef"] == "finance"
+    assert users["E3"]["managerId"] == "E2"
+    assert users["E3"]["profileRef"] == "finance"
     managed = api.custom.get_namespaced_custom_object(
         k8s.GROUP, k8s.VERSION, api.namespace, k8s.USER_PLURAL, k8s.user_object_name("E3")
     )
@@ -34,14 +35,16 @@ def test_import_applies_all_users_and_records_the_run(api: Api) -> None:
 
 def test_dry_run_writes_nothing(api: Api) -> None:
     run = api.import_csv(ORG_CSV, dry_run=True).json()
-    assert run["outcome"] == "dry_run" and run["created"] == 7
+    assert run["outcome"] == "dry_run"
+    assert run["created"] == 7
     assert api.users() == {}
 
 
 def test_reimport_reports_missing_users_and_suspends_on_request(org_api: Api) -> None:
     smaller = "\n".join(line for line in ORG_CSV.splitlines() if not line.startswith("E7,"))
     run = org_api.import_csv(smaller).json()
-    assert run["missing"] == ["E7"] and run["suspended"] == 0
+    assert run["missing"] == ["E7"]
+    assert run["suspended"] == 0
     assert org_api.users()["E7"]["suspended"] is False
     run = org_api.import_csv(smaller, suspend_missing=True).json()
     assert run["suspended"] == 1
@@ -55,12 +58,14 @@ def test_users_filters_pagination_tree_and_one_user(org_api: Api) -> None:
     page = c.get("/v1/org/users", params={"department": "Finance"}, headers=admin()).json()
     assert [u["employee_id"] for u in page["items"]] == ["E2", "E3"]
     page = c.get("/v1/org/users", params={"limit": 2, "offset": 2}, headers=admin()).json()
-    assert page["total"] == 7 and [u["employee_id"] for u in page["items"]] == ["E3", "E4"]
+    assert page["total"] == 7
+    assert [u["employee_id"] for u in page["items"]] == ["E3", "E4"]
     tree = c.get("/v1/org/tree", headers=admin()).json()
     assert [r["employee_id"] for r in tree["roots"]] == ["E1"]
     assert sorted(n["employee_id"] for n in tree["roots"][0]["reports"]) == ["E2", "E4", "E6"]
     one = c.get("/v1/org/users/E5", headers=admin()).json()
-    assert one["profile"] == "legal" and one["manager_id"] == "E4"
+    assert one["profile"] == "legal"
+    assert one["manager_id"] == "E4"
     assert c.get("/v1/org/users/E99", headers=admin()).status_code == 404
 
 
@@ -72,8 +77,10 @@ def test_profile_assignment_is_admin_only_and_checked(org_api: Api) -> None:
     unknown = c.put("/v1/org/users/E3/profile", json={"profile": "nope"}, headers=admin())
     assert unknown.status_code == 422
     ok = c.put("/v1/org/users/E3/profile", json={"profile": "legal"}, headers=admin())
-    assert ok.status_code == 200 and ok.json()["profile"] == "legal"
+    assert ok.status_code == 200
+    assert ok.json()["profile"] == "legal"
     assert org_api.users()["E3"]["profileRef"] == "legal"
     assert org_api.users()["E3"]["displayName"] == "Ben Carter"
     me = c.get("/v1/me/profile", headers=person("E3")).json()
-    assert me["role"] == "legal" and me["config"]["GOOSE_MODEL"]
+    assert me["role"] == "legal"
+    assert me["config"]["GOOSE_MODEL"]

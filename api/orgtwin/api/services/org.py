@@ -125,9 +125,10 @@ class OrgService:
                     f"the file has more than {self.max_rows} rows",
                     [FieldProblem("row", f"more than {self.max_rows} rows")],
                 ) from exc
-        if not problems:
+        if rows:
+            # Cross-row checks run even after field problems: one upload reports everything.
             profiles = {o["metadata"]["name"] for o in await self.kube.list(k8s.PROFILE_PLURAL)}
-            problems = csv_import.check_rows(rows, profiles)
+            problems = problems + csv_import.check_rows(rows, profiles)
         base = {
             "actor": actor.caller,
             "dry_run": dry_run,
