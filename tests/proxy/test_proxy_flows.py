@@ -33,7 +33,9 @@ def test_round_trip_masks_upstream_and_restores_client(
     received = proxy.upstream.requests[-1]
     sent = json.dumps(received.body)
     assert not [s for s in SEEDS if s in sent]
-    assert "[PERSON_" in sent and "[EMAIL_" in sent and "[CREDIT_CARD_" in sent
+    assert "[PERSON_" in sent
+    assert "[EMAIL_" in sent
+    assert "[CREDIT_CARD_" in sent
     if protocol == "openai":
         assert received.headers["authorization"] == f"Bearer {UPSTREAM_OPENAI_KEY}"
     else:
@@ -167,14 +169,19 @@ def test_strict_mode_refuses_naming_types_not_values(
         clean = call(protocol, client, user("what is 2+2?", protocol, stream=stream))
     assert seen.status == 400
     body = json.dumps(seen.error)
-    assert "EMAIL" in body and "CREDIT_CARD" in body and "PERSON" in body
+    assert "EMAIL" in body
+    assert "CREDIT_CARD" in body
+    assert "PERSON" in body
     assert not [s for s in SEEDS if s in body]
     if protocol == "anthropic":
-        assert seen.error is not None and seen.error["type"] == "error"
+        assert seen.error is not None
+        assert seen.error["type"] == "error"
     else:
-        assert seen.error is not None and seen.error["error"]["code"] == "pii_refused"
+        assert seen.error is not None
+        assert seen.error["error"]["code"] == "pii_refused"
     assert len(proxy.upstream.requests) == 1  # only the clean request went upstream
-    assert clean.status == 200 and clean.text == "what is 2+2?"
+    assert clean.status == 200
+    assert clean.text == "what is 2+2?"
 
 
 def test_models_health_ready_and_metrics(proxy: Proxy) -> None:
