@@ -21,9 +21,18 @@ def main() -> None:
     """The orgtwin Kubernetes operator (kopf)."""
 
 
+def _drop_kopf_extras(record: logging.LogRecord) -> bool:
+    # kopf attaches its whole settings object to each record; one line per event is enough.
+    record.__dict__.pop("settings", None)
+    return True
+
+
 def run_operator(settings: OperatorSettings) -> None:
     """Run until SIGTERM/SIGINT; kopf finishes in-flight handlers and leaves the peering."""
     configure(settings.log_level, settings.log_format)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_drop_kopf_extras)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     if settings.log_level != "DEBUG":
         # kopf logs every handler run; our one line per transition is the useful signal.
         logging.getLogger("kopf").setLevel(logging.WARNING)

@@ -86,7 +86,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         runtime: Runtime = state["rt"]
         return runtime
 
-    @kopf.on.startup(registry=registry)
+    @kopf.on.startup(registry=registry, id="startup")
     def startup(**kw: Any) -> None:
         configure_kopf(kw["settings"], settings)
         api = kube.new_api_client(settings.kubeconfig, settings.max_workers + 4)
@@ -95,19 +95,19 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         fields = {"namespaces": settings.watched_namespaces()}
         log.info("operator.started", extra={"fields": fields})
 
-    @kopf.on.cleanup(registry=registry)
+    @kopf.on.cleanup(registry=registry, id="cleanup")
     def cleanup(**_: Any) -> None:
         runtime = state.pop("rt", None)
         if runtime is not None:
             runtime.kube.api.close()
         log.info("operator.stopped")
 
-    @kopf.on.login(registry=registry)
+    @kopf.on.login(registry=registry, id="login")
     def login(**_: Any) -> kopf.ConnectionInfo:
         return kube.connection_info(settings.kubeconfig)
 
     # ------------------------------------------------------------------ indexes
-    @kopf.index(*PROFILE, registry=registry)
+    @kopf.index(*PROFILE, registry=registry, id="profile_idx")
     def profile_idx(**kw: Any) -> dict[Any, Any]:
         namespace = kw["namespace"]
         name = kw["name"]
@@ -118,14 +118,14 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         )
         return {(namespace, name): record}
 
-    @kopf.index(*USER, registry=registry)
+    @kopf.index(*USER, registry=registry, id="user_idx")
     def user_idx(**kw: Any) -> dict[Any, Any]:
         namespace = kw["namespace"]
         name = kw["name"]
         body = kw["body"]
         return {(namespace, name): dict(body.get("spec") or {})}
 
-    @kopf.index(*USER, registry=registry)
+    @kopf.index(*USER, registry=registry, id="user_links")
     def user_links(**kw: Any) -> dict[Any, Any]:
         namespace = kw["namespace"]
         name = kw["name"]
@@ -138,7 +138,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
             links[("manager", namespace, spec["managerId"])] = name
         return links
 
-    @kopf.index(*SESSION, registry=registry)
+    @kopf.index(*SESSION, registry=registry, id="session_idx")
     def session_idx(**kw: Any) -> dict[Any, Any]:
         namespace = kw["namespace"]
         name = kw["name"]
@@ -146,9 +146,9 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         return {(namespace, (body.get("spec") or {}).get("userRef", "")): name}
 
     # ------------------------------------------------------------------ profiles
-    @kopf.on.resume(*PROFILE, registry=registry)
-    @kopf.on.create(*PROFILE, registry=registry)
-    @kopf.on.update(*PROFILE, registry=registry)
+    @kopf.on.resume(*PROFILE, registry=registry, id="profile_changed")
+    @kopf.on.create(*PROFILE, registry=registry, id="profile_changed")
+    @kopf.on.update(*PROFILE, registry=registry, id="profile_changed")
     def profile_changed(**kw: Any) -> None:
         namespace = kw["namespace"]
         name = kw["name"]
@@ -159,13 +159,15 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
             for user in found.users_of_profile(namespace, name):
                 _guard(settings, profiles.reconcile_user, rt(), found, namespace, user)
 
-    @kopf.timer(*PROFILE, interval=settings.profile_timer_seconds, registry=registry)
+    @kopf.timer(
+        *PROFILE, interval=settings.profile_timer_seconds, registry=registry, id="profile_recount"
+    )
     def profile_recount(**kw: Any) -> None:
         namespace = kw["namespace"]
         name = kw["name"]
         _guard(settings, profiles.reconcile_profile, rt(), lookups_from(kw), namespace, name)
 
-    @kopf.on.event(*PROFILE, registry=registry)
+    @kopf.on.event(*PROFILE, registry=registry, id="profile_event")
     def profile_event(**kw: Any) -> None:
         event_type = kw["type"]
         namespace = kw["namespace"]
@@ -176,9 +178,9 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
                 _guard(settings, profiles.reconcile_user, rt(), found, namespace, user)
 
     # ------------------------------------------------------------------ users
-    @kopf.on.resume(*USER, registry=registry)
-    @kopf.on.create(*USER, registry=registry)
-    @kopf.on.update(*USER, registry=registry)
+    @kopf.on.resume(*USER, registry=registry, id="user_changed")
+    @kopf.on.create(*USER, registry=registry, id="user_changed")
+    @kopf.on.update(*USER, registry=registry, id="user_changed")
     def user_changed(**kw: Any) -> None:
         namespace = kw["namespace"]
         name = kw["name"]
@@ -194,7 +196,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
             for session in found.sessions_of_user(namespace, name):
                 _guard(settings, sessions.reconcile, rt(), found, namespace, session)
 
-    @kopf.on.event(*USER, registry=registry)
+    @kopf.on.event(*USER, registry=registry, id="user_event")
     def user_event(**kw: Any) -> None:
         event_type = kw["type"]
         namespace = kw["namespace"]
@@ -205,15 +207,17 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
                 _guard(settings, sessions.reconcile, rt(), found, namespace, session)
 
     # ------------------------------------------------------------------ sessions
-    @kopf.on.resume(*SESSION, registry=registry)
-    @kopf.on.create(*SESSION, registry=registry)
-    @kopf.on.update(*SESSION, registry=registry)
+    @kopf.on.resume(*SESSION, registry=registry, id="session_changed")
+    @kopf.on.create(*SESSION, registry=registry, id="session_changed")
+    @kopf.on.update(*SESSION, registry=registry, id="session_changed")
     def session_changed(**kw: Any) -> None:
         namespace = kw["namespace"]
         name = kw["name"]
         _guard(settings, sessions.reconcile, rt(), lookups_from(kw), namespace, name)
 
-    @kopf.timer(*SESSION, interval=settings.session_timer_seconds, registry=registry)
+    @kopf.timer(
+        *SESSION, interval=settings.session_timer_seconds, registry=registry, id="session_tick"
+    )
     def session_tick(**kw: Any) -> None:
         namespace = kw["namespace"]
         name = kw["name"]
@@ -231,6 +235,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         "pods",
         labels={k8s.LABEL_COMPONENT: COMPONENT_AGENT, k8s.LABEL_MANAGED_BY: MANAGED_BY},
         registry=registry,
+        id="pod_event",
     )
     def pod_event(**kw: Any) -> None:
         event_type = kw["type"]
