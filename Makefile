@@ -54,8 +54,9 @@ lint: venv ## ruff, mypy --strict and the import rules.
 	$(BIN)/lint-imports
 
 .PHONY: crds
-crds: venv ## Regenerate crds/ from the pydantic models in orgtwin.core.
+crds: venv ## Regenerate crds/ from the pydantic models in orgtwin.core, and the Helm chart's copy.
 	$(BIN)/orgtwin crds generate --out crds
+	cp crds/orgtwin.dev_*.yaml charts/orgtwin/crds/
 
 .PHONY: test
 test: setup lint ## Set up everything, lint, and run every test (unit, integration, e2e).
