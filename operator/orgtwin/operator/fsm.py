@@ -73,6 +73,9 @@ class Facts:
     idle_timeout: timedelta = timedelta(minutes=30)
     max_duration: timedelta = timedelta(hours=8)
     retention: timedelta = timedelta(days=7)
+    # Why the session reached its current phase, kept once it is terminal.
+    reason: str = ""
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def _terminal(f: Facts, phase: str) -> Decision:
     invalid = None
     if f.desired != phase and f.generation != f.observed_generation:
         invalid = f"cannot move a {phase} session to {f.desired}: {phase} is terminal"
-    return Decision(phase, phase, f"session is {phase}", invalid=invalid)
+    return Decision(phase, f.reason or phase, f.message or f"session is {phase}", invalid=invalid)
 
 
 def _expiry(f: Facts, phase: str) -> Decision | None:

@@ -129,7 +129,10 @@ def _facts(
         "Failed": status.failed_at,
         "Expired": status.expired_at,
     }.get(status.phase or "")
+    ready = conditions.get(status.conditions, conditions.READY)
     return Facts(
+        reason=ready.reason if ready else "",
+        message=ready.message if ready else "",
         phase=status.phase,
         desired=spec.desired_state,
         generation=int(body["metadata"].get("generation", 1)),
