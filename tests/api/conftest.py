@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def settings(db_url: str, cluster, profiles_namespace: str) -> ApiSettings:  # t
 
 @pytest.fixture
 def api(settings: ApiSettings, k8s_api: client.ApiClient) -> Iterator[Api]:
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+    raise_errors = bool(os.environ.get("ORGTWIN_TEST_RAISE"))
+    with TestClient(create_app(settings), raise_server_exceptions=raise_errors) as test_client:
         yield Api(test_client, k8s_api, settings.namespace)
 
 

@@ -34,7 +34,7 @@ async def set_fields(db: AsyncSession, task: Task, **values: Any) -> Task:
 
 async def add_reply(
     db: AsyncSession,
-    task_id: uuid.UUID,
+    task: Task,
     *,
     session: str | None,
     user: str | None,
@@ -42,10 +42,11 @@ async def add_reply(
     data: dict[str, Any],
 ) -> None:
     db.add(
-        TaskReply(task_id=task_id, author_session=session, author_user=user, body=body, data=data)
+        TaskReply(task_id=task.id, author_session=session, author_user=user, body=body, data=data)
     )
-    await db.execute(update(Task).where(Task.id == task_id).values(updated_at=func.now()))
+    await db.execute(update(Task).where(Task.id == task.id).values(updated_at=func.now()))
     await db.flush()
+    await db.refresh(task)
 
 
 async def replies(db: AsyncSession, task_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[TaskReply]]:

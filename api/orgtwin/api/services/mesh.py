@@ -236,7 +236,7 @@ class MeshService:
         masked = self.masker.mask(self.snap, other, "", body, data)
         await tasks.add_reply(
             self.db,
-            task.id,
+            task,
             session=self.me.session,
             user=self.my_id,
             body=masked.body,
@@ -258,7 +258,7 @@ class MeshService:
             masked = self.masker.mask(self.snap, sender, "", note, {})
             await tasks.add_reply(
                 self.db,
-                task.id,
+                task,
                 session=self.me.session,
                 user=self.my_id,
                 body=masked.body,
