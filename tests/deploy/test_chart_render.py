@@ -225,3 +225,23 @@ def test_dev_mode_is_off_by_default_and_explicit_when_on() -> None:
     assert on["ORGTWIN_API_DEV_MODE"]["value"] == "true"
     assert on["ORGTWIN_API_ENVIRONMENT"]["value"] == "development"
     assert "secretKeyRef" in on["ORGTWIN_API_DEV_SIGNING_KEY"]["valueFrom"]
+
+
+def test_standalone_operator_is_refused_with_more_than_one_replica() -> None:
+    out = helm("template", "orgtwin", str(CHART), "--set", "operator.peering.create=false")
+    assert out.returncode != 0
+    assert "operator.replicas > 1 needs operator.peering.create=true" in out.stderr
+    single = ["--set", "operator.peering.create=false", "--set", "operator.replicas=1"]
+    objs = objects(render("acme", None, *single))
+    assert not of_kind(objs, "KopfPeering")
+    (op,) = [d for n, d in of_kind(objs, "Deployment").items() if n.endswith("-operator")]
+    env = env_of(op["spec"]["template"]["spec"]["containers"][0])
+    assert env["ORGTWIN_OPERATOR_STANDALONE"]["value"] == "true"
+
+
+def test_replicated_components_get_a_disruption_budget(rendered: list[dict[str, Any]]) -> None:
+    budgets = of_kind(rendered, "PodDisruptionBudget")
+    for name, dep in of_kind(rendered, "Deployment").items():
+        selector = dep["spec"]["selector"]["matchLabels"]
+        assert budgets[name]["spec"]["selector"]["matchLabels"] == selector
+        assert budgets[name]["spec"]["maxUnavailable"] == 1
