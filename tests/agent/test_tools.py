@@ -298,6 +298,20 @@ async def test_actions_on_an_inbox_item_continue_its_trace(
     assert traces[2] != TRACE
 
 
+async def test_new_work_that_names_an_inbox_item_joins_its_trace(
+    client: Client, standin: StandInApi
+) -> None:
+    await client.call_tool("check_inbox", {})
+    await client.call_tool(
+        "request_approval", {"title": "Approve the review", "data": {"task": "t-42"}}
+    )
+    await client.call_tool("send_task", {"to": "role:legal", "title": "x", "data": {"n": 1}})
+
+    traces = [r.headers["x-trace-id"] for r in standin.seen]
+    assert traces[1] == TRACE
+    assert traces[2] != TRACE
+
+
 async def test_env_trace_id_is_passed_through(standin: StandInApi, settings: AgentSettings) -> None:
     fixed = settings.model_copy(update={"trace_id": "feedfacefeedfacefeedfacefeedface"})
     async with Client(MeshServer(fixed).server) as client:

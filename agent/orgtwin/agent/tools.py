@@ -45,6 +45,22 @@ class Tracing:
             return self.by_task[task_id]
         return self.chain
 
+    def for_payload(self, data: Any) -> str:
+        """New work that names an inbox item in its data (e.g. ``{"task": id}``) joins its trace."""
+        if isinstance(data, dict):
+            for value in data.values():
+                found = self.for_payload(value)
+                if found != self.chain:
+                    return found
+        elif isinstance(data, list):
+            for value in data:
+                found = self.for_payload(value)
+                if found != self.chain:
+                    return found
+        elif isinstance(data, str):
+            return self.for_task(data)
+        return self.chain
+
     def remember(self, item: Any) -> None:
         if isinstance(item, dict):
             ident = item.get("id")
@@ -110,7 +126,10 @@ async def send_task(mesh: Mesh, p: s.SendTaskParams, trace: str | None) -> Outco
     }
     body = _as_object(
         await mesh.client.request(
-            "POST", f"{MESH}/tasks", json=payload, trace_id=trace or mesh.tracing.chain
+            "POST",
+            f"{MESH}/tasks",
+            json=payload,
+            trace_id=trace or mesh.tracing.for_payload(p.data),
         )
     )
     mesh.tracing.remember(body)
@@ -123,7 +142,10 @@ async def request_approval(mesh: Mesh, p: s.RequestApprovalParams, trace: str | 
         payload["approver"] = p.approver
     body = _as_object(
         await mesh.client.request(
-            "POST", f"{MESH}/approvals", json=payload, trace_id=trace or mesh.tracing.chain
+            "POST",
+            f"{MESH}/approvals",
+            json=payload,
+            trace_id=trace or mesh.tracing.for_payload(p.data),
         )
     )
     mesh.tracing.remember(body)
@@ -149,7 +171,10 @@ async def notify(mesh: Mesh, p: s.NotifyParams, trace: str | None) -> Outcome:
     payload = {"to": p.to, "title": p.title, "body": p.body, "data": p.data}
     body = _as_object(
         await mesh.client.request(
-            "POST", f"{MESH}/notify", json=payload, trace_id=trace or mesh.tracing.chain
+            "POST",
+            f"{MESH}/notify",
+            json=payload,
+            trace_id=trace or mesh.tracing.for_payload(p.data),
         )
     )
     return Outcome(body, f"Notified {p.to}: {p.title}")
