@@ -154,7 +154,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         name = kw["name"]
         body = kw["body"]
         found = lookups_from(kw)
-        changed = profiles.reconcile_profile(rt(), found, namespace, name, dict(body))
+        changed = profiles.reconcile_profile(rt(), found, namespace, name)
         if changed:
             for user in found.users_of_profile(namespace, name):
                 _guard(settings, profiles.reconcile_user, rt(), found, namespace, user)

@@ -99,7 +99,7 @@ def resolve_user(
     resolved = rt.resolve_profile(namespace, record)
     if resolved.error is not None:
         message = f"the user's AgentProfile is invalid ({resolved.error.reason})"
-        return Blocker("ProfileInvalidError", message), resolved
+        return Blocker("ProfileInvalid", message), resolved
     return None, resolved
 
 
