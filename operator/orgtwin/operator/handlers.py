@@ -152,7 +152,6 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
     def profile_changed(**kw: Any) -> None:
         namespace = kw["namespace"]
         name = kw["name"]
-        body = kw["body"]
         found = lookups_from(kw)
         changed = profiles.reconcile_profile(rt(), found, namespace, name)
         if changed:
