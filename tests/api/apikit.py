@@ -43,6 +43,7 @@ def settings_for(db_url: str, kubeconfig: str, namespace: str, **extra: Any) -> 
         "masking_key": MASKING_KEY.decode(),
         "log_format": "text",
         "db_pool_size": 5,
+        "session_cache_seconds": 0.0,
     }
     values.update(extra)
     return ApiSettings(**values)

@@ -95,6 +95,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
         version="0.1.0",
         summary="Org chart import, profile assignment, sessions, agent mesh and audit.",
         lifespan=lifespan,
+        # The spec stays at /openapi.json; no interactive docs UI is served in production.
+        docs_url=None,
+        redoc_url=None,
     )
     for router in (
         health.router,

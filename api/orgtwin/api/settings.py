@@ -39,6 +39,12 @@ class ApiSettings(BaseServiceSettings):
     oidc_jwks_cache_seconds: int = Field(
         default=300, ge=0, description="How long fetched JWKS keys are trusted, seconds."
     )
+    oidc_jwks_refresh_cooldown_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="Least time between refetches for an unknown kid, seconds (rate-limits "
+        "forged kids; a rotated key is picked up after at most this long).",
+    )
     oidc_user_claim: str = Field(
         default="employee_id", description="Claim holding the caller's employee id."
     )

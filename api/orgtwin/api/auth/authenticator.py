@@ -33,6 +33,7 @@ class Authenticator:
                 cache_keys=True,
                 lifespan=max(settings.oidc_jwks_cache_seconds, 1),
                 timeout=5,
+                cooldown_duration=settings.oidc_jwks_refresh_cooldown_seconds,
             )
 
     async def authenticate(self, token: str) -> Principal:
