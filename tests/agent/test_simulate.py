@@ -146,3 +146,15 @@ def test_missing_token_exits_with_a_clear_message(
     assert out.returncode == 2
     assert "no session token" in out.stderr
     assert llm.bodies == []
+
+
+def test_an_anthropic_profile_is_simulated_through_the_same_proxy() -> None:
+    from orgtwin.agent.llm import LLMError
+    from orgtwin.agent.simulate import chat_url
+
+    assert chat_url({"ANTHROPIC_HOST": "http://proxy:8080/"}) == (
+        "http://proxy:8080/v1/chat/completions"
+    )
+    assert chat_url({"OPENAI_HOST": "http://p", "OPENAI_BASE_PATH": "x/y"}) == "http://p/x/y"
+    with pytest.raises(LLMError, match="no OPENAI_HOST or ANTHROPIC_HOST"):
+        chat_url({"GOOSE_PROVIDER": "openai"})

@@ -66,10 +66,12 @@ def extension_params(rendered: Rendered, env: Mapping[str, str]) -> StdioServerP
 
 
 def chat_url(config: Mapping[str, Any]) -> str:
-    host = str(config.get("OPENAI_HOST", "")).rstrip("/")
+    """The proxy's OpenAI endpoint. The simulator speaks only the OpenAI protocol; for an
+    Anthropic profile it uses ANTHROPIC_HOST, the same proxy, which serves both protocols."""
+    host = str(config.get("OPENAI_HOST") or config.get("ANTHROPIC_HOST") or "").rstrip("/")
     path = str(config.get("OPENAI_BASE_PATH", "v1/chat/completions")).lstrip("/")
     if not host:
-        raise LLMError("the configuration has no OPENAI_HOST (the proxy URL)")
+        raise LLMError("the configuration has no OPENAI_HOST or ANTHROPIC_HOST (the proxy URL)")
     return f"{host}/{path}"
 
 
