@@ -70,6 +70,16 @@ cluster-up: venv tools ## Start a local control plane with a kwok node; prints i
 cluster-down: venv ## Stop the local control plane started by cluster-up.
 	@$(BIN)/orgtwin dev cluster-down
 
+##@ Demo
+
+.PHONY: demo
+demo: setup ## The whole system on 127.0.0.1: 50-person org, three scenarios, a report.
+	$(BIN)/orgtwin demo run
+
+.PHONY: demo-down
+demo-down: ## Stop everything the demo started.
+	@if [ -x $(BIN)/orgtwin ]; then $(BIN)/orgtwin demo down; else echo "no demo running"; fi
+
 ##@ Benchmarks
 
 .PHONY: bench-operator

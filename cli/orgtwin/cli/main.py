@@ -6,6 +6,7 @@ import typer
 
 from orgtwin.agent.cli import agent_app
 from orgtwin.api.cli import api_app
+from orgtwin.cli.demo import demo_app
 from orgtwin.cli.dev import dev_app
 from orgtwin.core.cli import crds_app
 from orgtwin.core.privacy.cli import privacy_app
@@ -23,6 +24,7 @@ app.add_typer(privacy_app, name="privacy")
 app.add_typer(proxy_app, name="proxy")
 app.add_typer(agent_app, name="agent")
 app.add_typer(dev_app, name="dev")
+app.add_typer(demo_app, name="demo")
 app.add_typer(api_app, name="api")
 app.add_typer(operator_app, name="operator")
 
