@@ -1,4 +1,4 @@
-"""Upstream failures reach the client as clear errors in its protocol; a client that leaves cancels upstream."""
+"""Upstream failures become clear errors in the client's protocol; a client leaving cancels upstream."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -36,11 +37,50 @@ from orgtwin.core.privacy.types import (
 Finder = Callable[[str], Iterable[Detection]]
 
 
+_LOCAL_BEFORE = frozenset("._%+-/")
+
+
 def find_emails(text: str) -> Iterator[Detection]:
+    # Anchored on "@": the domain is matched forwards, the local part backwards.
     if "@" not in text:
         return
-    for m in p.EMAIL_RE.finditer(text):
-        yield Detection(EMAIL, m.start(), m.end(), 0.95, "email")
+    for m in p.EMAIL_DOMAIN_RE.finditer(text):
+        at = m.start()
+        local = p.EMAIL_LOCAL_RE.search(text, max(0, at - 64), at)
+        if local is None:
+            continue
+        start = local.start()
+        if start > 0 and (text[start - 1].isalnum() or text[start - 1] in _LOCAL_BEFORE):
+            continue
+        yield Detection(EMAIL, start, m.end(), 0.95, "email")
+
+
+def _around(
+    text: str, words: tuple[str, ...], rx: re.Pattern[str], width: int = 96
+) -> Iterator[re.Match[str]]:
+    """Matches of a context pattern, searched only next to its trigger words.
+
+    Context patterns are case-insensitive and start with the trigger word, which the
+    regex engine cannot skip to quickly; finding the words with str.find is far faster.
+    """
+    low = text.lower()
+    if len(low) != len(text):
+        yield from rx.finditer(text)
+        return
+    starts: set[int] = set()
+    for word in words:
+        i = low.find(word)
+        while i >= 0:
+            starts.add(i)
+            i = low.find(word, i + 1)
+    seen_end = -1
+    for i in sorted(starts):
+        if i < seen_end:
+            continue
+        m = rx.match(text, i, min(len(text), i + width))
+        if m is not None:
+            seen_end = m.end()
+            yield m
 
 
 def _phone_valid(candidate: str) -> bool:
@@ -61,38 +101,80 @@ def _phone_valid(candidate: str) -> bool:
 
 def find_phones(text: str) -> Iterator[Detection]:
     for m in p.PHONE_RE.finditer(text):
-        if _phone_valid(m.group()):
+        candidate = m.group()
+        digits = sum(ch.isdigit() for ch in candidate)
+        if digits < 8:
+            continue
+        if _phone_valid(candidate):
             yield Detection(PHONE, m.start(), m.end(), 0.9, "phone")
-    for m in p.PHONE_CONTEXT_RE.finditer(text):
+        elif digits > 11:
+            # A number glued to the next one ("+44 20 7946 0958 42"): try sub-runs.
+            for start, end in _sub_runs(m.group(), r"\+?\(?\d+\)?", _phone_valid):
+                yield Detection(PHONE, m.start() + start, m.start() + end, 0.9, "phone")
+    for m in _around(text, ("phone", "tel", "mobile", "cell", "call", "fax"), p.PHONE_CONTEXT_RE):
         if _phone_valid(m.group(1)):
             yield Detection(PHONE, m.start(1), m.end(1), 0.8, "phone")
+
+
+def _sub_runs(run: str, group: str, valid: Callable[[str], bool]) -> Iterator[tuple[int, int]]:
+    """Non-overlapping valid sub-runs that start and end on digit groups, longest first."""
+    groups = [(g.start(), g.end()) for g in re.finditer(group, run)]
+    if len(groups) < 2 or len(groups) > 12:
+        return
+    spans = [
+        (groups[i][0], groups[j][1])
+        for i in range(len(groups))
+        for j in range(i, len(groups))
+        if (i, j) != (0, len(groups) - 1)
+    ]
+    spans.sort(key=lambda s: (s[0] - s[1], s[0]))
+    taken: list[tuple[int, int]] = []
+    for start, end in spans:
+        if any(a < end and start < b for a, b in taken):
+            continue
+        if valid(run[start:end]):
+            taken.append((start, end))
+            yield start, end
 
 
 def find_ssns(text: str) -> Iterator[Detection]:
     for m in p.SSN_RE.finditer(text):
         if ssn_valid(m.group(1), m.group(3), m.group(4)):
             yield Detection(US_SSN, m.start(), m.end(), 0.9, "us_ssn")
-    for m in p.SSN_CONTEXT_RE.finditer(text):
+    for m in _around(text, ("ssn", "social security"), p.SSN_CONTEXT_RE):
         digits = m.group(1)
         if ssn_valid(digits[:3], digits[3:5], digits[5:]):
             yield Detection(US_SSN, m.start(1), m.end(1), 0.85, "us_ssn")
 
 
+def _card_valid(candidate: str) -> bool:
+    digits = candidate.replace(" ", "").replace("-", "")
+    return 13 <= len(digits) <= 19 and card_prefix_valid(digits) and luhn_valid(digits)
+
+
 def find_cards(text: str) -> Iterator[Detection]:
     for m in p.CARD_RE.finditer(text):
-        digits = re.sub(r"[ -]", "", m.group())
-        if card_prefix_valid(digits) and luhn_valid(digits):
+        if _card_valid(m.group()):
             yield Detection(CREDIT_CARD, m.start(), m.end(), 1.0, "credit_card")
+            continue
+        # The run may glue a card to a neighbouring number ("order 42 4111 ...").
+        for start, end in _sub_runs(m.group(), r"\d+", _card_valid):
+            yield Detection(CREDIT_CARD, m.start() + start, m.start() + end, 1.0, "credit_card")
 
 
 def find_ibans(text: str) -> Iterator[Detection]:
-    for m in p.IBAN_RE.finditer(text):
+    pos = 0
+    while True:
+        m = p.IBAN_RE.search(text, pos)
+        if m is None:
+            return
+        pos = m.start() + 1
         raw = m.group()
         need = IBAN_LENGTHS.get(raw[:2])
         if need is None:
             continue
         # The regex is greedy over optional spaces; cut at the country's exact length so a
-        # following upper-case word is not swallowed.
+        # following upper-case word or a second IBAN is not swallowed.
         count = 0
         cut = 0
         for i, ch in enumerate(raw):
@@ -101,20 +183,31 @@ def find_ibans(text: str) -> Iterator[Detection]:
                 if count == need:
                     cut = i + 1
                     break
-        if not cut:
-            continue
         end = m.start() + cut
-        if end < len(text) and text[end].isalnum():
+        if not cut or (end < len(text) and text[end].isalnum()):
             continue
         if iban_valid(raw[:cut].replace(" ", "")):
             yield Detection(IBAN, m.start(), end, 1.0, "iban")
+            pos = end
+
+
+def _octets_valid(candidate: str) -> bool:
+    return all(int(o) <= 255 and (o == "0" or o[0] != "0") for o in candidate.split("."))
 
 
 def find_ips(text: str) -> Iterator[Detection]:
     if "." in text:
         for m in p.IPV4_RE.finditer(text):
-            yield Detection(IP_ADDRESS, m.start(), m.end(), 0.9, "ip_address")
-    if ":" in text:
+            start, end = m.start(), m.end()
+            before = text[start - 1] if start else " "
+            after = text[end : end + 2]
+            if before.isalnum() or before in "._" or (after[:1].isalnum() or after[:1] == "_"):
+                continue
+            if after[:1] == "." and after[1:2].isdigit():
+                continue
+            if _octets_valid(m.group()):
+                yield Detection(IP_ADDRESS, start, end, 0.9, "ip_address")
+    if ":" in text and p.IPV6_HINT_RE.search(text):
         for m in p.IPV6_RE.finditer(text):
             candidate = m.group()
             # Real addresses carry digits; "a::b" and "dead::beef" are code, not hosts.
@@ -128,18 +221,20 @@ def find_ips(text: str) -> Iterator[Detection]:
 
 
 def find_dates_of_birth(text: str) -> Iterator[Detection]:
-    for m in p.DOB_RE.finditer(text):
+    for m in _around(text, ("date", "birth", "dob", "d.o.b", "born"), p.DOB_RE):
         yield Detection(DATE_OF_BIRTH, m.start(1), m.end(1), 0.85, "date_of_birth")
 
 
 def find_account_numbers(text: str) -> Iterator[Detection]:
-    for m in p.ACCOUNT_RE.finditer(text):
+    for m in _around(text, ("account", "acct", "a/c"), p.ACCOUNT_RE):
         yield Detection(ACCOUNT_NUMBER, m.start(1), m.end(1), 0.8, "account_number")
 
 
 def find_secrets(text: str) -> Iterator[Detection]:
-    for rx in p.SECRET_RES:
-        for m in rx.finditer(text):
+    for m in p.SECRET_RE.finditer(text):
+        yield Detection(SECRET, m.start(), m.end(), 0.95, "secret")
+    if "-----BEGIN" in text:
+        for m in p.PEM_RE.finditer(text):
             yield Detection(SECRET, m.start(), m.end(), 0.95, "secret")
 
 
@@ -151,17 +246,18 @@ def find_url_credentials(text: str) -> Iterator[Detection]:
 
 
 def find_context_persons(text: str) -> Iterator[Detection]:
-    for rx in (p.PERSON_TITLE_RE, p.PERSON_CONTEXT_RE):
-        for m in rx.finditer(text):
-            words = m.group(1).split()
-            # Drop trailing non-names ("Contact Jane Support") and skip pure non-names.
-            while words and words[-1] in p.NOT_NAMES:
-                words.pop()
-            if not words or words[0] in p.NOT_NAMES:
-                continue
-            start = m.start(1)
-            end = text.index(words[-1], start) + len(words[-1])
-            yield Detection(PERSON, start, end, 0.6, "person_context")
+    words = ("contact", "dear", "attn", "cc:", "ask")
+    titled = p.PERSON_TITLE_RE.finditer(text)
+    for m in itertools.chain(titled, _around(text, words, p.PERSON_CONTEXT_RE)):
+        names = m.group(1).split()
+        # Drop trailing non-names ("Contact Jane Support") and skip pure non-names.
+        while names and names[-1] in p.NOT_NAMES:
+            names.pop()
+        if not names or names[0] in p.NOT_NAMES:
+            continue
+        start = m.start(1)
+        end = text.index(names[-1], start) + len(names[-1])
+        yield Detection(PERSON, start, end, 0.6, "person_context")
 
 
 BUILTIN_FINDERS: dict[str, Finder] = {

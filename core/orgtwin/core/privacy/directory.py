@@ -11,14 +11,15 @@ import bisect
 import csv
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import ahocorasick
 
 from orgtwin.core.privacy.types import EMAIL, EMPLOYEE_ID, PERSON, Detection
 
-_WS_RUN = re.compile(r"\s{2,}|[^\S ]")
+_WS_RUN = re.compile(r" {2,}")
+# Single whitespace characters become spaces without changing offsets.
+_WS_TO_SPACE = str.maketrans(dict.fromkeys("\t\n\r\x0b\x0c\x85\xa0\u2028\u2029", " "))
 
 
 def _normalise(value: str) -> str:
@@ -29,17 +30,28 @@ def _is_word(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
-@dataclass
 class _Folded:
     """Lower-cased text with whitespace runs collapsed, plus the way back to original offsets."""
 
-    text: str
-    norm_points: list[int] = field(default_factory=list)
-    shifts: list[int] = field(default_factory=list)
+    def __init__(self, original: str, text: str) -> None:
+        self._original = original
+        self.text = text
+        self._points: list[int] | None = None
+        self._shifts: list[int] = []
 
     def original(self, pos: int) -> int:
-        i = bisect.bisect_right(self.norm_points, pos) - 1
-        return pos + (self.shifts[i] if i >= 0 else 0)
+        if self._points is None:
+            # Built only when something matched: most texts never need it.
+            self._points = []
+            norm_len = 0
+            last = 0
+            for m in _WS_RUN.finditer(self._original):
+                norm_len += m.start() - last + 1
+                self._points.append(norm_len)
+                self._shifts.append(m.end() - norm_len)
+                last = m.end()
+        i = bisect.bisect_right(self._points, pos) - 1
+        return pos + (self._shifts[i] if i >= 0 else 0)
 
 
 def _fold(text: str) -> _Folded:
@@ -48,24 +60,10 @@ def _fold(text: str) -> _Folded:
         # A few characters change length when lower-cased (e.g. "İ"); such text keeps
         # exact offsets only through a per-character fold.
         lowered = "".join(ch.lower()[0] for ch in text)
-    if "\n" not in text and "\t" not in text and "  " not in text and "\r" not in text:
-        return _Folded(lowered)
-    parts: list[str] = []
-    norm_points: list[int] = []
-    shifts: list[int] = []
-    last = 0
-    norm_len = 0
-    for m in _WS_RUN.finditer(lowered):
-        chunk = lowered[last : m.start()]
-        parts.append(chunk)
-        norm_len += len(chunk)
-        parts.append(" ")
-        norm_len += 1
-        norm_points.append(norm_len)
-        shifts.append(m.end() - norm_len)
-        last = m.end()
-    parts.append(lowered[last:])
-    return _Folded("".join(parts), norm_points, shifts)
+    lowered = lowered.translate(_WS_TO_SPACE)
+    if "  " not in lowered:
+        return _Folded(lowered, lowered)
+    return _Folded(lowered, _WS_RUN.sub(" ", lowered))
 
 
 class Directory:

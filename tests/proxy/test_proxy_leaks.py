@@ -1,0 +1,142 @@
+"""Leak property test: random conversations with PII in every slot; the upstream sees none of it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from conftest import Proxy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from seeds import ALL_SEEDS, phrase
+
+pytestmark = pytest.mark.integration
+
+WORDS = ["please", "check", "the", "invoice", "for", "and", "reply", "to", "meeting", "at", "42"]
+SEPARATORS = [" ", ", ", "\n", "; ", " (", ") "]
+
+
+@st.composite
+def texts(draw: st.DrawFn) -> tuple[str, list[str]]:
+    """Filler words with 1-3 seeded values at random places; returns the text and its seeds."""
+    seeds = draw(st.lists(st.sampled_from(ALL_SEEDS), min_size=1, max_size=3))
+    parts: list[str] = []
+    for seed in seeds:
+        parts.extend(draw(st.lists(st.sampled_from(WORDS), max_size=4)))
+        parts.append(phrase(seed))
+    parts.extend(draw(st.lists(st.sampled_from(WORDS), max_size=3)))
+    out = ""
+    for part in parts:
+        out += part + draw(st.sampled_from(SEPARATORS))
+    return out, seeds
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    return []
+
+
+def _openai_body(slots: list[str], parts: bool, stream: bool) -> dict[str, Any]:
+    system, first, assistant, args, result, last = slots
+    content: Any = [{"type": "text", "text": first}] if parts else first
+    return {
+        "model": "echo",
+        "stream": stream,
+        "messages": [
+            {"role": "system", "content": system},
+            {"role": "user", "content": content},
+            {
+                "role": "assistant",
+                "content": assistant,
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "lookup", "arguments": json.dumps({"q": args})},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": result},
+            {"role": "user", "content": last},
+        ],
+    }
+
+
+def _anthropic_body(slots: list[str], parts: bool, stream: bool) -> dict[str, Any]:
+    system, first, assistant, args, result, last = slots
+    return {
+        "model": "echo",
+        "stream": stream,
+        "max_tokens": 16,
+        "system": [{"type": "text", "text": system}] if parts else system,
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": first}] if parts else first},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "text", "text": assistant},
+                    {"type": "tool_use", "id": "t1", "name": "lookup", "input": {"q": args}},
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "t1",
+                        "content": result if parts else [{"type": "text", "text": result}],
+                    },
+                    {"type": "text", "text": last},
+                ],
+            },
+        ],
+    }
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    protocol=st.sampled_from(["openai", "anthropic"]),
+    slots=st.lists(texts(), min_size=6, max_size=6),
+    parts=st.booleans(),
+    stream=st.booleans(),
+)
+def test_upstream_never_receives_a_seeded_value(
+    proxy_server: Proxy,
+    protocol: str,
+    slots: list[tuple[str, list[str]]],
+    parts: bool,
+    stream: bool,
+) -> None:
+    proxy = proxy_server
+    proxy.upstream.reset()
+    texts_only = [t for t, _ in slots]
+    seeded = {s for _, seeds in slots for s in seeds}
+    if protocol == "openai":
+        body, path = _openai_body(texts_only, parts, stream), "/v1/chat/completions"
+    else:
+        body, path = _anthropic_body(texts_only, parts, stream), "/v1/messages"
+    with proxy.client() as client:
+        response = client.post(path, json=body)
+    assert response.status_code == 200
+    received = proxy.upstream.requests[-1]
+    haystack = "\n".join([received.raw.decode(), *_strings(received.body)])
+    # Tool arguments travel as JSON text inside JSON: look inside those too.
+    leaked = sorted(s for s in seeded if s in haystack)
+    assert leaked == []
+    # The echo comes back restored: the user sees the original last message.
+    if not stream:
+        data = response.json()
+        if protocol == "openai":
+            assert data["choices"][0]["message"]["content"] == texts_only[-1]
+        else:
+            assert data["content"][0]["text"] == texts_only[-1]
