@@ -147,8 +147,16 @@ def find_ssns(text: str) -> Iterator[Detection]:
             yield Detection(US_SSN, m.start(1), m.end(1), 0.85, "us_ssn")
 
 
+# How card numbers are grouped when written with separators: 4-4-4-4(-3), Amex 4-6-5,
+# Diners 4-6-4. Other groupings ("+49 1511 7737218") are phone numbers or references.
+_CARD_GROUPINGS = frozenset({(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4), (4, 4, 4, 1)})
+
+
 def _card_valid(candidate: str) -> bool:
-    digits = candidate.replace(" ", "").replace("-", "")
+    groups = tuple(len(g) for g in re.split(r"[ -]", candidate))
+    if len(groups) > 1 and groups not in _CARD_GROUPINGS:
+        return False
+    digits = "".join(re.split(r"[ -]", candidate))
     return 13 <= len(digits) <= 19 and card_prefix_valid(digits) and luhn_valid(digits)
 
 
@@ -195,6 +203,14 @@ def _octets_valid(candidate: str) -> bool:
     return all(int(o) <= 255 and (o == "0" or o[0] != "0") for o in candidate.split("."))
 
 
+def _ipv6_valid(candidate: str) -> bool:
+    try:
+        ipaddress.IPv6Address(candidate)
+    except ValueError:
+        return False
+    return True
+
+
 def find_ips(text: str) -> Iterator[Detection]:
     if "." in text:
         for m in p.IPV4_RE.finditer(text):
@@ -213,11 +229,14 @@ def find_ips(text: str) -> Iterator[Detection]:
             # Real addresses carry digits; "a::b" and "dead::beef" are code, not hosts.
             if not any(ch.isdigit() for ch in candidate):
                 continue
-            try:
-                ipaddress.IPv6Address(candidate)
-            except ValueError:
-                continue
-            yield Detection(IP_ADDRESS, m.start(), m.end(), 0.9, "ip_address")
+            end = m.end()
+            if not _ipv6_valid(candidate):
+                # "addr:port" written without brackets: the address without the port.
+                candidate = candidate.rsplit(":", 1)[0]
+                end = m.start() + len(candidate)
+                if not _ipv6_valid(candidate):
+                    continue
+            yield Detection(IP_ADDRESS, m.start(), end, 0.9, "ip_address")
 
 
 def find_dates_of_birth(text: str) -> Iterator[Detection]:

@@ -30,7 +30,7 @@ SSN_CONTEXT_RE: Final = re.compile(
     r"(?i:\b(?:ssn|social security(?: number| no\.?)?)\b)\W{0,4}(\d{9})(?!\w)"
 )
 
-CARD_RE: Final = re.compile(r"\d(?<![\w-]\d)(?:[ -]?\d){12,18}(?![\w-])")
+CARD_RE: Final = re.compile(r"\d(?<![\w+-]\d)(?:[ -]?\d){12,18}(?![\w-])")
 
 IBAN_RE: Final = re.compile(r"[A-Z](?<!\w[A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]){11,30}")
 
@@ -39,7 +39,7 @@ IPV4_RE: Final = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 # Two hex groups joined by a colon, or "::": without one there is no IPv6 address.
 IPV6_HINT_RE: Final = re.compile(r"[0-9A-Fa-f]:[0-9A-Fa-f:]|::")
 IPV6_RE: Final = re.compile(
-    r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:|:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?"
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:|:){2,8}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?"
     r"(?![\w:])"
 )
 
