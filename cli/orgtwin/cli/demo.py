@@ -98,24 +98,26 @@ def report(stack: Stack, outcomes: list[Outcome], seconds: float) -> str:
     for out in outcomes:
         sc = out.scenario
         lines += ["", f"## {sc.title}   (trace {out.trace_id})", ""]
-        t0 = out.audit[0]["at"] if out.audit else ""
         for event in out.audit:
             lines.append(
                 f"  {event['at'][11:23]}  {event['action']:<16} {event['subject']:<48} "
                 f"{event['outcome']}  by {event['actor']}"
             )
         decision = out.approval.get("details", {}).get("decision", "?")
-        lines.append(
-            f"  -> approval {decision}; PII values seen by the LLM: "
-            f"{'NONE' if not out.leaked else ', '.join('LEAKED' for _ in out.leaked)}"
-        )
+        verdict = {"approve": "approved", "reject": "rejected"}.get(decision, decision)
+        leaked = "LEAKED " + str(len(out.leaked)) if out.leaked else "none"
+        lines.append(f"  -> approval {verdict}; seeded PII values that reached the LLM: {leaked}")
+        for eid, transcript in out.transcripts.items():
+            for event in transcript:
+                text = str(event.get("content", ""))
+                if event.get("event") == "assistant" and "blocked by this profile" in text:
+                    lines.append(f"  -> {eid}'s agent: {text}")
         phases = {
             eid: " -> ".join(h["phase"] for h in s.get("history", []))
             for eid, s in out.sessions.items()
         }
         for eid, path in phases.items():
             lines.append(f"  session of {eid}: {path}")
-        del t0
     first = outcomes[0]
     lines += [
         "",
