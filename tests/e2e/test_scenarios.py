@@ -4,12 +4,14 @@ Real parts: the harness control plane (own cluster, as the demo starts it),
 Postgres, the operator, the api, the proxy, and one `orgtwin agent simulate`
 per Active session talking to the real mesh extension over stdio. The LLM is
 the scripted fake upstream (orgtwin.testing.brain): no real model can run here.
-The last test stops the stack the way `make demo-down` does and proves nothing
+The last test stops the stack with `orgtwin demo down`, as `make demo-down` does, and proves nothing
 is left behind.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import pytest
 
 from orgtwin.testing import ports
 from orgtwin.testing.scenarios import SCENARIOS, Driver, Outcome, Scenario
-from orgtwin.testing.stack import Stack
+from orgtwin.testing.stack import ORGTWIN, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -123,7 +125,9 @@ def test_demo_down_leaves_no_process_or_port(stack: Stack, outcomes: dict[str, O
     cluster_pids = [int(p.read_text()) for p in (stack.dir / "cluster").rglob("pids/*.pid")]
     pg_pid = (Path(state.pg_dir) / "data" / "postmaster.pid").read_text().split()[0]
 
-    stack.down()
+    # Exactly what `make demo-down` runs, pointed at this stack's state dir.
+    env = {**os.environ, "ORGTWIN_DEMO_DIR": str(stack.dir)}
+    subprocess.run([ORGTWIN, "demo", "down"], env=env, check=True, timeout=180)
 
     assert [p for p in pids + cluster_pids + [int(pg_pid)] if ports.pid_alive(p)] == []
     assert [p for p in listening if ports.is_listening(p)] == []
