@@ -1,4 +1,4 @@
-"""Upstream failures become clear errors in the client's protocol; a client leaving cancels upstream."""
+"""Upstream failures become clear errors in the client's protocol; client disconnects cancel."""
 
 from __future__ import annotations
 

@@ -1,0 +1,78 @@
+"""Engine throughput on one core, and Presidio on the same corpus for the speed ratio."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "core" / "privacy"))
+
+from pii_corpus import generate  # noqa: E402
+
+from orgtwin.core.privacy import Engine  # noqa: E402
+
+
+def corpus_chunks(size: int = 4096) -> tuple[list[str], Engine]:
+    """The labeled + clean corpus, shuffled together, cut into ~4 KB messages."""
+    corpus = generate(seed=7, lines=3000, clean_lines=3000)
+    lines = [line.text for line in corpus.labeled] + corpus.clean
+    lines.sort(key=lambda s: hash(s) % 9973)
+    chunks, current = [], ""
+    for line in lines:
+        current += line + "\n"
+        if len(current.encode()) >= size:
+            chunks.append(current)
+            current = ""
+    if current:
+        chunks.append(current)
+    engine = Engine(secret=b"bench-masking-key-0123456789abcd", directory=corpus.directory())
+    return chunks, engine
+
+
+def _rate(fn: Callable[[str], object], chunks: list[str], min_seconds: float) -> float:
+    """MB/s of CPU time in this process (one core), repeating until min_seconds of work."""
+    total = 0
+    spent = 0.0
+    while spent < min_seconds:
+        start = time.process_time()
+        for chunk in chunks:
+            fn(chunk)
+        spent += time.process_time() - start
+        total += sum(len(c.encode()) for c in chunks)
+    return total / spent / 1e6
+
+
+def engine_rate(chunks: list[str], engine: Engine) -> float:
+    return _rate(engine.mask, chunks, 3.0)
+
+
+def presidio_rate(chunks: list[str]) -> float | None:
+    """Presidio analyzer + anonymizer with its pattern recognizers and a blank spaCy pipeline."""
+    try:
+        import spacy
+        from presidio_analyzer import AnalyzerEngine
+        from presidio_analyzer.nlp_engine import SpacyNlpEngine
+        from presidio_anonymizer import AnonymizerEngine
+    except ImportError:
+        return None
+
+    class BlankSpacy(SpacyNlpEngine):  # type: ignore[misc]
+        """No model download: a blank English pipeline (tokens only, no NER)."""
+
+        def load(self) -> None:
+            self.nlp = {"en": spacy.blank("en")}
+
+    nlp_engine = BlankSpacy(models=[{"lang_code": "en", "model_name": "blank"}])
+    nlp_engine.load()
+    analyzer = AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=["en"])
+    anonymizer = AnonymizerEngine()
+
+    def mask(text: str) -> object:
+        return anonymizer.anonymize(
+            text=text, analyzer_results=analyzer.analyze(text, language="en")
+        )
+
+    return _rate(mask, chunks[: max(4, len(chunks) // 8)], 5.0)

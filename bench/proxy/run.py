@@ -1,0 +1,254 @@
+"""Proxy benchmark: added latency, streaming overhead, engine throughput, Presidio ratio.
+
+Upstream (the scripted fake) and proxy run as separate processes on 127.0.0.1 and are
+measured in the same run, interleaving direct and proxied requests so both see the
+same machine noise. Writes bench/results/proxy.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+
+from engines import corpus_chunks, engine_rate, presidio_rate  # noqa: E402
+from servers import SIGNING_KEY  # noqa: E402
+
+from orgtwin.core import tokens  # noqa: E402
+from orgtwin.testing.ports import free_port, is_listening  # noqa: E402
+
+PEOPLE = [
+    ("Margarethe Vandersloot", "m.vandersloot@acme.example", "EMP-77120"),
+    ("Oluwaseun Adebayo-Kerr", "seun.ak@acme.example", "EMP-77121"),
+]
+PII = [
+    "Margarethe Vandersloot",
+    "m.vandersloot@acme.example",
+    "EMP-77121",
+    "+44 20 7946 0958",
+    "(415) 555-2671",
+    "4111 1111 1111 1111",
+    "DE89 3704 0044 0532 0130 00",
+    "123-45-6789",
+    "10.20.30.40",
+    "sk-proj-Q2x9LmN4vB7cD1eF6gH3jK8pR5tW0yZ",
+]
+FILLER = (
+    "Please review the quarterly budget and the hiring plan before the meeting on "
+    "Thursday; the numbers for Q3 changed after the last forecast and the team needs "
+    "a decision on the vendor contract. "
+)
+N_LATENCY = int(os.environ.get("BENCH_N", "400"))
+N_STREAM = int(os.environ.get("BENCH_STREAMS", "40"))
+
+
+def payload(model: str, stream: bool) -> dict[str, Any]:
+    """About 4 KB of messages carrying 10 PII values."""
+    system = FILLER * 9
+    parts = []
+    for value in PII:
+        parts.append(FILLER)
+        parts.append(f"Contact detail: {value}.")
+    user = " ".join(parts)
+    return {
+        "model": model,
+        "stream": stream,
+        "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
+    }
+
+
+@contextmanager
+def process(*args: str) -> Iterator[int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "servers.py"), args[0], str(port), *args[1:]],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not is_listening(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{args[0]} did not start")
+            time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _profiles(path: Path) -> None:
+    docs: list[dict[str, Any]] = [
+        {
+            "kind": "AgentProfile",
+            "metadata": {"name": "bench"},
+            "spec": {"role": "bench", "model": {"provider": "openai", "name": "m"}},
+        }
+    ]
+    docs += [
+        {"kind": "OrgUser", "spec": {"employeeId": e, "displayName": n, "email": m}}
+        for n, m, e in PEOPLE
+    ]
+    path.write_text(yaml.safe_dump_all(docs), encoding="utf-8")
+
+
+def _token() -> str:
+    now = int(time.time())
+    claims = tokens.SessionClaims("bench-1", "u", "bench", "bench", "bench", now + 3600, now)
+    return tokens.mint(SIGNING_KEY.encode(), claims)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def latency(direct: httpx.Client, proxied: httpx.Client) -> dict[str, float]:
+    body = payload("bench-echo", False)
+    assert len(json.dumps(body)) >= 4096
+    for client in (direct, proxied):
+        for _ in range(30):
+            client.post("/v1/chat/completions", json=body).raise_for_status()
+    d_times, p_times = [], []
+    for _ in range(N_LATENCY):
+        for client, times in ((direct, d_times), (proxied, p_times)):
+            start = time.perf_counter()
+            r = client.post("/v1/chat/completions", json=body)
+            times.append((time.perf_counter() - start) * 1000)
+            r.raise_for_status()
+    return {
+        "direct_p50_ms": pct(d_times, 0.5),
+        "direct_p99_ms": pct(d_times, 0.99),
+        "proxied_p50_ms": pct(p_times, 0.5),
+        "proxied_p99_ms": pct(p_times, 0.99),
+        "added_p50_ms": pct(p_times, 0.5) - pct(d_times, 0.5),
+        "added_p99_ms": pct(p_times, 0.99) - pct(d_times, 0.99),
+    }
+
+
+def _stream_once(client: httpx.Client) -> tuple[float, int, int, str]:
+    body = payload("bench-stream", True)
+    start = time.perf_counter()
+    ttft = 0.0
+    events = 0
+    empty = 0
+    text = ""
+    with client.stream("POST", "/v1/chat/completions", json=body) as r:
+        for line in r.iter_lines():
+            if not line.startswith("data: {"):
+                continue
+            delta = json.loads(line[6:])["choices"][0]["delta"]
+            content = delta.get("content")
+            if content is None:
+                continue
+            events += 1
+            if content and not ttft:
+                ttft = (time.perf_counter() - start) * 1000
+            empty += content == ""
+            text += content
+    return ttft, events, empty, text
+
+
+def streaming(direct: httpx.Client, proxied: httpx.Client) -> dict[str, float]:
+    d_ttft, p_ttft = [], []
+    d_events = p_events = p_empty = d_empty = 0
+    restored = True
+    for _ in range(N_STREAM):
+        t, e, em, _ = _stream_once(direct)
+        d_ttft.append(t)
+        d_events += e
+        d_empty += em
+        t, e, em, text = _stream_once(proxied)
+        p_ttft.append(t)
+        p_events += e
+        p_empty += em
+        restored = restored and all(v in text for v in PII)
+    return {
+        "ttft_direct_ms": statistics.median(d_ttft),
+        "ttft_proxied_ms": statistics.median(p_ttft),
+        "ttft_added_ms": statistics.median(p_ttft) - statistics.median(d_ttft),
+        "events_ratio": p_events / d_events,
+        # Events the proxy forwarded with their text held back (a possible placeholder start).
+        "events_held_fraction": (p_empty - d_empty) / d_events,
+        "stream_restored_exactly": float(restored),
+    }
+
+
+def machine() -> dict[str, str]:
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    model = next(
+        (line.split(":", 1)[1].strip() for line in lscpu.splitlines() if "Model name" in line), ""
+    )
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": model,
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "loadavg": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+    }
+
+
+def main() -> None:
+    results: dict[str, Any] = {"machine": machine()}
+    profiles = REPO / "bench" / "results" / "proxy-profiles.yaml"
+    profiles.parent.mkdir(parents=True, exist_ok=True)
+    _profiles(profiles)
+    with process("upstream") as up_port:
+        upstream_url = f"http://127.0.0.1:{up_port}/v1"
+        with process("proxy", upstream_url, str(profiles)) as proxy_port:
+            headers = {"authorization": f"Bearer {_token()}"}
+            with (
+                httpx.Client(base_url=f"http://127.0.0.1:{up_port}", timeout=30) as direct,
+                httpx.Client(
+                    base_url=f"http://127.0.0.1:{proxy_port}", headers=headers, timeout=30
+                ) as proxied,
+            ):
+                results.update(latency(direct, proxied))
+                results.update(streaming(direct, proxied))
+    chunks, engine = corpus_chunks()
+    results["engine_mb_per_s"] = engine_rate(chunks, engine)
+    presidio = presidio_rate(chunks)
+    results["presidio_mb_per_s"] = presidio
+    results["presidio_speed_ratio"] = results["engine_mb_per_s"] / presidio if presidio else None
+    out = REPO / "bench" / "results" / "proxy.json"
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    goals = {
+        "added_p50_ms": "<= 1.5",
+        "added_p99_ms": "<= 6",
+        "ttft_added_ms": "<= 2",
+        "events_ratio": ">= 0.95",
+        "engine_mb_per_s": ">= 10",
+        "presidio_speed_ratio": ">= 50",
+    }
+    print(f"{'metric':<26} {'value':>12}  goal")
+    for key, value in results.items():
+        if key == "machine":
+            continue
+        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+        print(f"{key:<26} {shown:>12}  {goals.get(key, '')}")
+    print(f"machine: {results['machine']}")
+    print(f"wrote {out.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
