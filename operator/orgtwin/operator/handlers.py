@@ -28,6 +28,7 @@ PROFILE = (k8s.GROUP, k8s.VERSION, k8s.PROFILE_PLURAL)
 USER = (k8s.GROUP, k8s.VERSION, k8s.USER_PLURAL)
 SESSION = (k8s.GROUP, k8s.VERSION, k8s.SESSION_PLURAL)
 STORAGE_PREFIX = k8s.GROUP
+FINALIZER = f"{k8s.GROUP}/operator"
 
 
 def lookups_from(kw: dict[str, Any]) -> Lookups:
@@ -66,6 +67,8 @@ def configure_kopf(kopf_settings: kopf.OperatorSettings, settings: OperatorSetti
     kopf_settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=STORAGE_PREFIX, key="last-handled-configuration"
     )
+    # kopf timers need a finalizer so they stop before the object goes; name it ours.
+    kopf_settings.persistence.finalizer = FINALIZER
     # We post our own Events (one per transition); kopf's per-handler ones are noise.
     kopf_settings.posting.enabled = False
     kopf_settings.execution.max_workers = settings.max_workers
@@ -97,7 +100,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
 
     @kopf.on.cleanup(registry=registry, id="cleanup")
     def cleanup(**_: Any) -> None:
-        runtime = state.pop("rt", None)
+        runtime = state.get("rt")
         if runtime is not None:
             runtime.kube.api.close()
         log.info("operator.stopped")
