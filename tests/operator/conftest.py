@@ -10,6 +10,7 @@ import pytest
 from kubernetes import client
 from operator_kit import Objects, OperatorProcess
 
+from orgtwin.core import k8s
 from orgtwin.testing import tools
 
 PEERING_MANIFEST = tools.REPO_ROOT / "manifests" / "operator" / "peering-crd.yaml"
@@ -24,6 +25,21 @@ def new_namespace(api: client.ApiClient, prefix: str) -> str:
 
 
 def drop_namespace(api: client.ApiClient, name: str) -> None:
+    """Delete a test namespace even when no operator is left to release kopf's finalizers."""
+    custom = client.CustomObjectsApi(api)
+    for plural in (k8s.SESSION_PLURAL, k8s.PROFILE_PLURAL):
+        for item in custom.list_namespaced_custom_object(k8s.GROUP, k8s.VERSION, name, plural)[
+            "items"
+        ]:
+            if item["metadata"].get("finalizers"):
+                custom.patch_namespaced_custom_object(
+                    k8s.GROUP,
+                    k8s.VERSION,
+                    name,
+                    plural,
+                    item["metadata"]["name"],
+                    {"metadata": {"finalizers": None}},
+                )
     client.CoreV1Api(api).delete_namespace(name, propagation_policy="Background")
 
 

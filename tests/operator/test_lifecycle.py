@@ -10,7 +10,7 @@ import base64
 
 import pytest
 from kubernetes import client
-from operator_kit import Objects, wait_for
+from operator_kit import Objects, OperatorProcess, wait_for
 
 from orgtwin.core import k8s, tokens
 
@@ -220,3 +220,15 @@ def test_deleting_a_session_leaves_no_orphans(objs: Objects, k8s_api: client.Api
     )
     wait_for(lambda: objs.get(S, "s1") is None, 60, "session gone")
     wait_for(lambda: objs.pod("s1") is None and not objs.secret_exists("s1"), 60, "children gone")
+
+
+def test_logs_hold_no_token_and_no_pii(objs: Objects, operator_proc: OperatorProcess) -> None:
+    active_session(objs)
+    token_secret = objs.core.read_namespaced_secret(k8s.session_secret_name("s1"), objs.ns)
+    token = base64.b64decode(token_secret.data["token"]).decode()
+    logs = operator_proc.logs()
+    assert "session.transition" in logs
+    assert token not in logs
+    assert "eyJ" not in logs  # no JWT of any session
+    assert "@example.com" not in logs  # emails of the test users
+    assert "Person " not in logs  # display names of the test users
