@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import itertools
 import re
@@ -36,6 +37,15 @@ from orgtwin.core.privacy.types import (
 
 Finder = Callable[[str], Iterable[Detection]]
 
+_DIGIT = re.compile(r"\d")
+_CARD_SEP = re.compile(r"[ -]")
+_DIGIT_GROUP = re.compile(r"\d+")
+_PHONE_GROUP = re.compile(r"\+?\(?\d+\)?")
+
+
+def _count_digits(text: str) -> int:
+    return len(_DIGIT.findall(text))
+
 
 _LOCAL_BEFORE = frozenset("._%+-/")
 
@@ -55,6 +65,20 @@ def find_emails(text: str) -> Iterator[Detection]:
         yield Detection(EMAIL, start, m.end(), 0.95, "email")
 
 
+_last_lower: tuple[str, str] = ("", "")
+
+
+def _lower(text: str) -> str:
+    """text.lower(), shared by the context detectors that run one after another on a text."""
+    global _last_lower
+    cached = _last_lower
+    if cached[0] is text:
+        return cached[1]
+    low = text.lower()
+    _last_lower = (text, low)
+    return low
+
+
 def _around(
     text: str, words: tuple[str, ...], rx: re.Pattern[str], width: int = 96
 ) -> Iterator[re.Match[str]]:
@@ -63,7 +87,7 @@ def _around(
     Context patterns are case-insensitive and start with the trigger word, which the
     regex engine cannot skip to quickly; finding the words with str.find is far faster.
     """
-    low = text.lower()
+    low = _lower(text)
     if len(low) != len(text):
         yield from rx.finditer(text)
         return
@@ -83,14 +107,20 @@ def _around(
             yield m
 
 
+@functools.lru_cache(maxsize=8192)
 def _phone_valid(candidate: str) -> bool:
-    digits = sum(ch.isdigit() for ch in candidate)
+    # Cached: every turn re-sends the conversation, so the same numbers come back.
     national = not candidate.startswith("+")
     # Cheap shape checks first: phonenumbers is exact but slow, and dates, versions and
     # amounts produce many candidates.
-    if national and not (digits == 10 or (digits == 11 and candidate.lstrip("(")[0] == "1")):
-        return False
-    if not national and not 8 <= digits <= 15:
+    if national:
+        digits = "".join(_DIGIT.findall(candidate))
+        if len(digits) == 11 and digits[0] == "1":
+            digits = digits[1:]
+        # North American numbers: area code and exchange start with 2-9.
+        if len(digits) != 10 or digits[0] in "01" or digits[3] in "01":
+            return False
+    elif not 8 <= _count_digits(candidate) <= 15:
         return False
     try:
         number = phonenumbers.parse(candidate, None if candidate.startswith("+") else "US")
@@ -100,33 +130,41 @@ def _phone_valid(candidate: str) -> bool:
 
 
 def find_phones(text: str) -> Iterator[Detection]:
+    yield from find_phone_shapes(text)
+    yield from find_phone_context(text)
+
+
+def find_phone_shapes(text: str) -> Iterator[Detection]:
     for m in p.PHONE_RE.finditer(text):
         candidate = m.group()
-        digits = sum(ch.isdigit() for ch in candidate)
+        digits = _count_digits(candidate)
         if digits < 8:
             continue
         if _phone_valid(candidate):
             yield Detection(PHONE, m.start(), m.end(), 0.9, "phone")
         elif digits > 11:
             # A number glued to the next one ("+44 20 7946 0958 42"): try sub-runs.
-            for start, end in _sub_runs(m.group(), r"\+?\(?\d+\)?", _phone_valid):
+            for start, end in _sub_runs(candidate, _PHONE_GROUP, _phone_valid):
                 yield Detection(PHONE, m.start() + start, m.start() + end, 0.9, "phone")
+
+
+def find_phone_context(text: str) -> Iterator[Detection]:
     for m in _around(text, ("phone", "tel", "mobile", "cell", "call", "fax"), p.PHONE_CONTEXT_RE):
         if _phone_valid(m.group(1)):
             yield Detection(PHONE, m.start(1), m.end(1), 0.8, "phone")
 
 
-def _sub_runs(run: str, group: str, valid: Callable[[str], bool]) -> Iterator[tuple[int, int]]:
+def _sub_runs(
+    run: str, group: re.Pattern[str], valid: Callable[[str], bool]
+) -> Iterator[tuple[int, int]]:
     """Non-overlapping valid sub-runs that start and end on digit groups, longest first."""
-    groups = [(g.start(), g.end()) for g in re.finditer(group, run)]
+    groups = [(g.start(), g.end()) for g in group.finditer(run)]
     if len(groups) < 2 or len(groups) > 12:
         return
-    spans = [
-        (groups[i][0], groups[j][1])
-        for i in range(len(groups))
-        for j in range(i, len(groups))
-        if (i, j) != (0, len(groups) - 1)
-    ]
+    last = len(groups) - 1
+    # Prefixes and suffixes only: a value is glued to a neighbour on one side or the other.
+    spans = [(groups[0][0], groups[j][1]) for j in range(last)]
+    spans += [(groups[i][0], groups[last][1]) for i in range(1, last + 1)]
     spans.sort(key=lambda s: (s[0] - s[1], s[0]))
     taken: list[tuple[int, int]] = []
     for start, end in spans:
@@ -138,9 +176,17 @@ def _sub_runs(run: str, group: str, valid: Callable[[str], bool]) -> Iterator[tu
 
 
 def find_ssns(text: str) -> Iterator[Detection]:
+    yield from find_ssn_shapes(text)
+    yield from find_ssn_context(text)
+
+
+def find_ssn_shapes(text: str) -> Iterator[Detection]:
     for m in p.SSN_RE.finditer(text):
         if ssn_valid(m.group(1), m.group(3), m.group(4)):
             yield Detection(US_SSN, m.start(), m.end(), 0.9, "us_ssn")
+
+
+def find_ssn_context(text: str) -> Iterator[Detection]:
     for m in _around(text, ("ssn", "social security"), p.SSN_CONTEXT_RE):
         digits = m.group(1)
         if ssn_valid(digits[:3], digits[3:5], digits[5:]):
@@ -153,10 +199,10 @@ _CARD_GROUPINGS = frozenset({(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4)
 
 
 def _card_valid(candidate: str) -> bool:
-    groups = tuple(len(g) for g in re.split(r"[ -]", candidate))
-    if len(groups) > 1 and groups not in _CARD_GROUPINGS:
+    parts = _CARD_SEP.split(candidate)
+    if len(parts) > 1 and tuple(map(len, parts)) not in _CARD_GROUPINGS:
         return False
-    digits = "".join(re.split(r"[ -]", candidate))
+    digits = "".join(parts)
     return 13 <= len(digits) <= 19 and card_prefix_valid(digits) and luhn_valid(digits)
 
 
@@ -166,7 +212,7 @@ def find_cards(text: str) -> Iterator[Detection]:
             yield Detection(CREDIT_CARD, m.start(), m.end(), 1.0, "credit_card")
             continue
         # The run may glue a card to a neighbouring number ("order 42 4111 ...").
-        for start, end in _sub_runs(m.group(), r"\d+", _card_valid):
+        for start, end in _sub_runs(m.group(), _DIGIT_GROUP, _card_valid):
             yield Detection(CREDIT_CARD, m.start() + start, m.start() + end, 1.0, "credit_card")
 
 
@@ -250,8 +296,9 @@ def find_account_numbers(text: str) -> Iterator[Detection]:
 
 
 def find_secrets(text: str) -> Iterator[Detection]:
-    for m in p.SECRET_RE.finditer(text):
-        yield Detection(SECRET, m.start(), m.end(), 0.95, "secret")
+    if any(prefix in text for prefix in p.SECRET_PREFIXES):
+        for m in p.SECRET_RE.finditer(text):
+            yield Detection(SECRET, m.start(), m.end(), 0.95, "secret")
     if "-----BEGIN" in text:
         for m in p.PEM_RE.finditer(text):
             yield Detection(SECRET, m.start(), m.end(), 0.95, "secret")
@@ -266,7 +313,8 @@ def find_url_credentials(text: str) -> Iterator[Detection]:
 
 def find_context_persons(text: str) -> Iterator[Detection]:
     words = ("contact", "dear", "attn", "cc:", "ask")
-    titled = p.PERSON_TITLE_RE.finditer(text)
+    has_title = any(title in text for title in ("Dr", "Mr", "Ms", "Mx", "Prof"))
+    titled = p.PERSON_TITLE_RE.finditer(text) if has_title else iter(())
     for m in itertools.chain(titled, _around(text, words, p.PERSON_CONTEXT_RE)):
         names = m.group(1).split()
         # Drop trailing non-names ("Contact Jane Support") and skip pure non-names.
@@ -279,6 +327,27 @@ def find_context_persons(text: str) -> Iterator[Detection]:
         yield Detection(PERSON, start, end, 0.6, "person_context")
 
 
+# Detectors whose values always contain a digit run: they only need to see the tokens
+# around digits (see numeric.py), which is a small part of most text.
+NUMERIC_FINDERS: dict[str, Finder] = {
+    PHONE: find_phone_shapes,
+    US_SSN: find_ssn_shapes,
+    CREDIT_CARD: find_cards,
+    IBAN: find_ibans,
+    IP_ADDRESS: find_ips,
+}
+# Detectors that need the whole text (context words, '@', key prefixes, names).
+TEXT_FINDERS: dict[str, Finder] = {
+    EMAIL: find_emails,
+    PHONE: find_phone_context,
+    US_SSN: find_ssn_context,
+    DATE_OF_BIRTH: find_dates_of_birth,
+    ACCOUNT_NUMBER: find_account_numbers,
+    SECRET: find_secrets,
+    URL_CREDENTIALS: find_url_credentials,
+    PERSON: find_context_persons,
+}
+# Each type's whole detector, for direct use.
 BUILTIN_FINDERS: dict[str, Finder] = {
     EMAIL: find_emails,
     PHONE: find_phones,

@@ -15,8 +15,15 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from orgtwin.core.crds.models import PrivacySpec
-from orgtwin.core.privacy.detectors import BUILTIN_FINDERS, CustomFinder, Finder, compile_custom
+from orgtwin.core.privacy.detectors import (
+    NUMERIC_FINDERS,
+    TEXT_FINDERS,
+    CustomFinder,
+    Finder,
+    compile_custom,
+)
 from orgtwin.core.privacy.directory import Directory
+from orgtwin.core.privacy.numeric import numeric_view
 from orgtwin.core.privacy.placeholders import Minter, PlaceholderMap
 from orgtwin.core.privacy.restore import RestoreMap
 from orgtwin.core.privacy.types import BUILTIN_TYPES, Detection
@@ -74,7 +81,8 @@ class Engine:
         custom = list(custom)
         wanted = set(entities) or set(BUILTIN_TYPES)
         self.types = frozenset(wanted | {c.type for c in custom})
-        self._finders: list[Finder] = [f for t, f in BUILTIN_FINDERS.items() if t in wanted]
+        self._numeric: list[Finder] = [f for t, f in NUMERIC_FINDERS.items() if t in wanted]
+        self._finders: list[Finder] = [f for t, f in TEXT_FINDERS.items() if t in wanted]
         self._finders.extend(custom)
         if directory is not None and directory.size:
             self._finders.append(directory.find)
@@ -108,6 +116,10 @@ class Engine:
         found: list[Detection] = []
         for finder in self._finders:
             found.extend(d for d in finder(text) if d.type in self.types)
+        view = numeric_view(text) if self._numeric else None
+        if view is not None:
+            for finder in self._numeric:
+                found.extend(view.to_text(finder(view.text)))
         return resolve(found)
 
     def masker(self) -> RequestMasker:

@@ -70,6 +70,10 @@ SECRET_RE: Final = re.compile(
     r"|x(?<!\wx)ox[abposr]-[A-Za-z0-9-]{10,}"
     r"|e(?<!\we)yJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"
 )
+# Literal prefixes of SECRET_RE: most texts contain none, and `in` is much cheaper.
+SECRET_PREFIXES: Final = (
+    "sk-", "AKIA", "ASIA", "AIza", "gh", "glpat-", "xox", "eyJ",
+)  # fmt: skip
 PEM_RE: Final = re.compile(
     r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.DOTALL
 )

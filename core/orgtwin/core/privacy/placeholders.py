@@ -7,6 +7,7 @@ one request two values that happen to share a code get longer codes until they d
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -18,13 +19,12 @@ CODE_LENGTH: Final = 6
 MAX_CODE_LENGTH: Final = 16
 
 
+_FROM_RFC4648 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET)
+
+
 def _encode(digest: bytes, length: int) -> str:
-    number = int.from_bytes(digest[:10], "big")
-    chars = []
-    for _ in range(length):
-        number, rem = divmod(number, 32)
-        chars.append(ALPHABET[rem])
-    return "".join(chars)
+    # base32 in C, then RFC 4648's alphabet mapped onto Crockford's.
+    return base64.b32encode(digest[:10]).decode("ascii").translate(_FROM_RFC4648)[:length]
 
 
 class Minter:
@@ -35,12 +35,20 @@ class Minter:
             raise ValueError("masking secret must not be empty")
         self._secret = secret
         self.code_length = code_length
+        # The same people and values recur in every request; an HMAC costs microseconds.
+        self._cache: dict[tuple[str, str, int], str] = {}
 
     def placeholder(self, entity_type: str, value: str, length: int | None = None) -> str:
-        digest = hmac.new(
-            self._secret, f"{entity_type}\x1f{value}".encode(), hashlib.sha256
-        ).digest()
-        return f"[{entity_type}_{_encode(digest, length or self.code_length)}]"
+        key = (entity_type, value, length or self.code_length)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        digest = hmac.digest(self._secret, f"{entity_type}\x1f{value}".encode(), hashlib.sha256)
+        placeholder = f"[{entity_type}_{_encode(digest, key[2])}]"
+        if len(self._cache) >= 65536:
+            self._cache.clear()
+        self._cache[key] = placeholder
+        return placeholder
 
 
 class PlaceholderMap:

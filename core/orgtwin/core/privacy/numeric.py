@@ -1,0 +1,73 @@
+"""The numeric view of a text: only the whitespace-delimited tokens around digit runs.
+
+Phone, SSN, card, IBAN and IP detectors only ever match inside such tokens, so they
+run once over this much shorter view instead of over the whole text. Tokens are joined
+with newlines, which every one of those patterns treats as a boundary, exactly as the
+whitespace around the token in the original text.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from orgtwin.core.privacy.types import Detection
+
+_RUN = re.compile(r"\d[\d ().:/+-]*")
+# How far a token may reach beyond its digit run: an IBAN's letters, an IPv6 address.
+_REACH = 48
+# Runs this close together share a window ("NL91 ABNA 0417 1643 00").
+_JOIN = 8
+
+
+@dataclass(frozen=True)
+class NumericView:
+    text: str
+    view_starts: list[int]
+    text_starts: list[int]
+
+    def to_text(self, detections: Iterable[Detection]) -> Iterator[Detection]:
+        """Map detections in the view back to offsets in the original text."""
+        for d in detections:
+            i = bisect.bisect_right(self.view_starts, d.start) - 1
+            shift = self.text_starts[i] - self.view_starts[i]
+            yield Detection(d.type, d.start + shift, d.end + shift, d.score, d.detector)
+
+
+_TOKEN_TAIL = re.compile(rf"\S{{0,{_REACH}}}")
+_TOKEN_HEAD = re.compile(rf"\S{{0,{_REACH}}}\Z")
+
+
+def _left(text: str, pos: int) -> int:
+    m = _TOKEN_HEAD.search(text, max(0, pos - _REACH), pos)
+    return m.start() if m else pos
+
+
+def _right(text: str, pos: int) -> int:
+    m = _TOKEN_TAIL.match(text, pos)
+    return m.end() if m else pos
+
+
+def numeric_view(text: str) -> NumericView | None:
+    """The view, or None when the text has no digit at all."""
+    windows: list[list[int]] = []
+    for m in _RUN.finditer(text):
+        start, end = m.span()
+        if windows and start <= windows[-1][1] + _JOIN:
+            windows[-1][1] = _right(text, end)
+            continue
+        windows.append([_left(text, start), _right(text, end)])
+    if not windows:
+        return None
+    parts: list[str] = []
+    view_starts: list[int] = []
+    text_starts: list[int] = []
+    pos = 0
+    for start, end in windows:
+        view_starts.append(pos)
+        text_starts.append(start)
+        parts.append(text[start:end])
+        pos += end - start + 1
+    return NumericView("\n".join(parts), view_starts, text_starts)
