@@ -1,0 +1,110 @@
+"""Run the api on a real socket: uvicorn in a thread (same process) or as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from orgtwin.api.app import create_app
+from orgtwin.api.settings import ApiSettings
+from orgtwin.testing.ports import free_port
+
+
+class ThreadServer:
+    """The app under uvicorn in a background thread, on 127.0.0.1."""
+
+    def __init__(self, settings: ApiSettings) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ThreadServer:
+        self.thread.start()
+        wait_healthy(self.url)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def wait_healthy(url: str, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"api at {url} never became healthy")
+
+
+def env_for(settings: ApiSettings, port: int) -> dict[str, str]:
+    """ORGTWIN_API_* variables reproducing ``settings`` for a subprocess."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        env[f"ORGTWIN_API_{name.upper()}"] = str(raw).lower() if isinstance(raw, bool) else str(raw)
+    env["ORGTWIN_API_PORT"] = str(port)
+    env["ORGTWIN_API_HOST"] = "127.0.0.1"
+    return env
+
+
+class ProcessServer:
+    """``orgtwin api serve`` as a child process; ``kill`` sends SIGKILL to that PID only."""
+
+    def __init__(self, settings: ApiSettings, log: Path) -> None:
+        self.settings = settings
+        self.port = free_port()
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        cli = Path(sys.executable).parent / "orgtwin"
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [str(cli), "api", "serve"],
+                env=env_for(self.settings, self.port),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        wait_healthy(self.url)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
