@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orgtwin.api.models import SessionTransition
@@ -64,7 +64,7 @@ async def active_sessions(db: AsyncSession, namespace: str) -> list[tuple[str, s
     newest = (
         select(SessionTransition.session, SessionTransition.user_ref, SessionTransition.phase)
         .where(SessionTransition.namespace == namespace)
-        .distinct(SessionTransition.session)
+        .ext(distinct_on(SessionTransition.session))
         .order_by(
             SessionTransition.session, SessionTransition.at.desc(), SessionTransition.id.desc()
         )

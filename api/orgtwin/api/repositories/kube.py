@@ -26,17 +26,17 @@ Obj = dict[str, Any]
 
 
 def _api_client(settings: ApiSettings) -> client.ApiClient:
+    cfg = client.Configuration()
     if settings.kubeconfig:
-        api = config.new_client_from_config(config_file=settings.kubeconfig)  # type: ignore[no-untyped-call]
+        config.load_kube_config(config_file=settings.kubeconfig, client_configuration=cfg)  # type: ignore[no-untyped-call]
     else:
         try:
-            cfg = client.Configuration()
             config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
-            api = client.ApiClient(cfg)
         except config.ConfigException:
-            api = config.new_client_from_config()  # type: ignore[no-untyped-call]
-    api.configuration.retries = False
-    return cast(client.ApiClient, api)
+            config.load_kube_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+    # Fail fast: an unreachable apiserver must become a 503 now, not after retries.
+    cfg.retries = 0
+    return client.ApiClient(cfg)
 
 
 class Kube:
