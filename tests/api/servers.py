@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextlib
 import os
 import subprocess
 import sys
@@ -164,10 +165,8 @@ class TcpRelay:
         import socket
 
         self.open = False
-        try:
+        with contextlib.suppress(OSError):
             self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        except OSError:
-            pass
         self.listener.close()
         with self.lock:
             for s in self.conns:
