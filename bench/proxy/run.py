@@ -146,6 +146,18 @@ def latency(direct: httpx.Client, proxied: httpx.Client) -> dict[str, float]:
     }
 
 
+def proxy_overhead(proxied: httpx.Client) -> dict[str, float]:
+    """The proxy's own measure of its work per request (auth, masking, restoring, policy)."""
+    text = proxied.get("/metrics").text
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("orgtwin_proxy_overhead_seconds_") and 'stream="false"' in line:
+            name, value = line.rsplit(" ", 1)
+            values[name.split("{")[0].rsplit("_", 1)[1]] = float(value)
+    count = values.get("count", 0.0)
+    return {"proxy_work_mean_ms": values.get("sum", 0.0) / count * 1000 if count else 0.0}
+
+
 def _stream_once(client: httpx.Client) -> tuple[float, int, int, str]:
     body = payload("bench-stream", True)
     start = time.perf_counter()
@@ -224,6 +236,7 @@ def main() -> None:
                 ) as proxied,
             ):
                 results.update(latency(direct, proxied))
+                results.update(proxy_overhead(proxied))
                 results.update(streaming(direct, proxied))
     chunks, engine = corpus_chunks()
     results["engine_mb_per_s"] = engine_rate(chunks, engine)
