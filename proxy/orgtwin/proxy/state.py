@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 
 import httpx
@@ -41,16 +42,26 @@ class ProxyState:
     metrics: Metrics
     signing_key: bytes
     _tasks: set[asyncio.Future[None]] = field(default_factory=set)
+    # Verified tokens: a session sends the same token on every call, and verifying the
+    # signature again each time costs more than masking a short message. Expiry is still
+    # checked on every request.
+    _verified: dict[str, tokens.SessionClaims] = field(default_factory=dict)
 
     def authenticate(self, headers: Headers) -> tokens.SessionClaims:
         token = bearer(headers)
         if not token:
             raise AuthError("missing session token")
-        try:
-            claims = tokens.verify(self.signing_key, token)
-        except TokenError as exc:
-            # TokenError messages name the problem, never the token.
-            raise AuthError(str(exc)) from exc
+        claims = self._verified.get(token)
+        if claims is None or claims.expires_at <= time.time():
+            self._verified.pop(token, None)
+            try:
+                claims = tokens.verify(self.signing_key, token)
+            except TokenError as exc:
+                # TokenError messages name the problem, never the token.
+                raise AuthError(str(exc)) from exc
+            if len(self._verified) >= 16384:
+                self._verified.clear()
+            self._verified[token] = claims
         if claims.namespace and claims.namespace != self.settings.namespace:
             raise AuthError("session token belongs to another namespace")
         return claims
