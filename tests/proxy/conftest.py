@@ -56,6 +56,7 @@ PROFILES = {
 class Proxy:
     server: ThreadedServer
     upstream: FakeUpstream
+    namespace: str = NAMESPACE
 
     @property
     def url(self) -> str:
@@ -68,7 +69,7 @@ class Proxy:
             user="u-1",
             profile=profile,
             role="finance",
-            namespace=NAMESPACE,
+            namespace=self.namespace,
             expires_at=now + ttl,
             issued_at=now - 1,
         )
