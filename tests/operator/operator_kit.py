@@ -239,6 +239,9 @@ class Objects:
         ).items
         return items
 
+    def wait_event(self, reason: str, timeout: float = 30) -> list[client.CoreV1Event]:
+        return wait_for(lambda: self.events(reason), timeout, f"a {reason} Event")
+
     def fail_pod(self, session: str) -> None:
         self.core.patch_namespaced_pod_status(
             k8s.session_pod_name(session), self.ns, {"status": {"phase": "Failed"}}

@@ -43,7 +43,7 @@ def test_pending_to_active_creates_children(objs: Objects) -> None:
     assert status["profileGeneration"] == 1
     assert status["role"] == "finance"
     assert objs.condition(S, "s1", "Ready")["status"] == "True"
-    assert objs.events("Started")
+    objs.wait_event("Started")
     net = objs.net.read_namespaced_network_policy(k8s.session_netpol_name("s1"), objs.ns)
     assert net.spec.policy_types == ["Ingress", "Egress"]
     # The token is signed with the tenant key the operator created on this fresh install.
@@ -79,8 +79,8 @@ def test_pause_keeps_secret_and_resume_recreates_pod(objs: Objects) -> None:
     new_pod = objs.pod("s1")
     assert new_pod is not None
     assert new_pod.metadata.uid != first_pod.metadata.uid
-    assert objs.events("Paused")
-    assert objs.events("Resumed")
+    objs.wait_event("Paused")
+    objs.wait_event("Resumed")
 
 
 @pytest.mark.parametrize("from_phase", ["Active", "Paused"])
@@ -95,7 +95,7 @@ def test_complete_deletes_pod_and_token(objs: Objects, from_phase: str) -> None:
     wait_for(lambda: objs.pod("s1") is None, 30, "pod deleted")
     assert not objs.secret_exists("s1")
     assert status.get("tokenSecretName", "") == ""
-    assert objs.events("Completed")
+    objs.wait_event("Completed")
 
 
 def test_pod_failure_fails_the_session(objs: Objects) -> None:
@@ -107,7 +107,7 @@ def test_pod_failure_fails_the_session(objs: Objects) -> None:
     assert (ready["status"], ready["reason"]) == ("False", "PodFailed")
     wait_for(lambda: objs.pod("s1") is None, 30, "failed pod deleted")
     assert not objs.secret_exists("s1")
-    assert [e for e in objs.events("PodFailed") if e.type == "Warning"]
+    assert [e for e in objs.wait_event("PodFailed") if e.type == "Warning"]
 
 
 def test_failure_request_from_the_api_is_honoured(objs: Objects) -> None:

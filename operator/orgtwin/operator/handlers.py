@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
 from orgtwin.core import k8s
-from orgtwin.core.crds.models import TERMINAL_PHASES
 from orgtwin.operator import kube, profiles, sessions
 from orgtwin.operator.builders.meta import COMPONENT_AGENT, MANAGED_BY
-from orgtwin.operator.conditions import parse_time
-from orgtwin.operator.fsm import DEFAULT_RETENTION, PodState, parse_duration
+from orgtwin.operator.fsm import PodState
 from orgtwin.operator.runtime import Lookups, ProfileRecord, Runtime
 from orgtwin.operator.settings import OperatorSettings
 
@@ -57,6 +56,26 @@ def _guard(settings: OperatorSettings, call: Any, *args: Any) -> None:
         call(*args)
     except kube.KubeUnavailableError as exc:
         raise kopf.TemporaryError(str(exc), delay=settings.retry_delay_seconds) from exc
+
+
+def _profile_and_users(rt: Runtime, found: Lookups, namespace: str, name: str) -> None:
+    """Reconcile a profile; when its generation or hash moved, re-resolve its users."""
+    if profiles.reconcile_profile(rt, found, namespace, name):
+        for user in found.users_of_profile(namespace, name):
+            profiles.reconcile_user(rt, found, namespace, user)
+
+
+def _retrying(settings: OperatorSettings, call: Any, *args: Any, attempts: int = 3) -> None:
+    """For event handlers, which kopf never retries: a few bounded retries, then give up."""
+    for attempt in range(attempts):
+        try:
+            call(*args)
+            return
+        except kube.KubeUnavailableError:
+            if attempt == attempts - 1:
+                log.warning("reconcile.gave_up", extra={"fields": {"attempts": attempts}})
+                return
+            time.sleep(settings.retry_delay_seconds)
 
 
 def configure_kopf(kopf_settings: kopf.OperatorSettings, settings: OperatorSettings) -> None:
@@ -126,7 +145,14 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         namespace = kw["namespace"]
         name = kw["name"]
         body = kw["body"]
-        return {(namespace, name): dict(body.get("spec") or {})}
+        spec = body.get("spec") or {}
+        # Only what reconciles read: no names or emails kept in memory.
+        return {
+            (namespace, name): {
+                "suspended": bool(spec.get("suspended")),
+                "profileRef": spec.get("profileRef", ""),
+            }
+        }
 
     @kopf.index(*USER, registry=registry, id="user_links")
     def user_links(**kw: Any) -> dict[Any, Any]:
@@ -153,21 +179,13 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
     @kopf.on.create(*PROFILE, registry=registry, id="profile_changed")
     @kopf.on.update(*PROFILE, registry=registry, id="profile_changed")
     def profile_changed(**kw: Any) -> None:
-        namespace = kw["namespace"]
-        name = kw["name"]
-        found = lookups_from(kw)
-        changed = profiles.reconcile_profile(rt(), found, namespace, name)
-        if changed:
-            for user in found.users_of_profile(namespace, name):
-                _guard(settings, profiles.reconcile_user, rt(), found, namespace, user)
+        _guard(settings, _profile_and_users, rt(), lookups_from(kw), kw["namespace"], kw["name"])
 
     @kopf.timer(
         *PROFILE, interval=settings.profile_timer_seconds, registry=registry, id="profile_recount"
     )
     def profile_recount(**kw: Any) -> None:
-        namespace = kw["namespace"]
-        name = kw["name"]
-        _guard(settings, profiles.reconcile_profile, rt(), lookups_from(kw), namespace, name)
+        _guard(settings, _profile_and_users, rt(), lookups_from(kw), kw["namespace"], kw["name"])
 
     @kopf.on.event(*PROFILE, registry=registry, id="profile_event")
     def profile_event(**kw: Any) -> None:
@@ -180,33 +198,34 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
                 _guard(settings, profiles.reconcile_user, rt(), found, namespace, user)
 
     # ------------------------------------------------------------------ users
-    @kopf.on.resume(*USER, registry=registry, id="user_changed")
-    @kopf.on.create(*USER, registry=registry, id="user_changed")
-    @kopf.on.update(*USER, registry=registry, id="user_changed")
-    def user_changed(**kw: Any) -> None:
-        namespace = kw["namespace"]
-        name = kw["name"]
-        body = kw["body"]
-        reason = kw["reason"]
-        found = lookups_from(kw)
-        _guard(settings, profiles.reconcile_user, rt(), found, namespace, name, dict(body))
-        if reason == "create":
-            employee = (body.get("spec") or {}).get("employeeId", "")
-            for report in found.reports_of(namespace, employee):
-                _guard(settings, profiles.reconcile_user, rt(), found, namespace, report)
-        if reason == "update":
-            for session in found.sessions_of_user(namespace, name):
-                _guard(settings, sessions.reconcile, rt(), found, namespace, session)
+    # Users are reconciled from watch events, not change handlers: kopf then keeps no
+    # diff-base annotation (a copy of the spec, names and emails) and writes nothing.
+    # The initial listing (type None) catches up after downtime; our own status writes
+    # are recognised by resourceVersion and skipped.
 
     @kopf.on.event(*USER, registry=registry, id="user_event")
     def user_event(**kw: Any) -> None:
         event_type = kw["type"]
         namespace = kw["namespace"]
         name = kw["name"]
+        body = kw["body"]
+        found = lookups_from(kw)
         if event_type == "DELETED":
-            found = lookups_from(kw)
             for session in found.sessions_of_user(namespace, name):
-                _guard(settings, sessions.reconcile, rt(), found, namespace, session)
+                _retrying(settings, sessions.reconcile, rt(), found, namespace, session)
+            return
+        if rt().is_own_write(
+            profiles.USER_KIND, namespace, name, body["metadata"]["resourceVersion"]
+        ):
+            return
+        _retrying(settings, profiles.reconcile_user, rt(), found, namespace, name, dict(body))
+        if event_type == "ADDED":
+            employee = (body.get("spec") or {}).get("employeeId", "")
+            for report in found.reports_of(namespace, employee):
+                _retrying(settings, profiles.reconcile_user, rt(), found, namespace, report)
+        if event_type == "MODIFIED":
+            for session in found.sessions_of_user(namespace, name):
+                _retrying(settings, sessions.reconcile, rt(), found, namespace, session)
 
     # ------------------------------------------------------------------ sessions
     @kopf.on.resume(*SESSION, registry=registry, id="session_changed")
@@ -223,13 +242,9 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
     def session_tick(**kw: Any) -> None:
         namespace = kw["namespace"]
         name = kw["name"]
-        status = kw["status"]
         found = lookups_from(kw)
-        if status.get("phase") in TERMINAL_PHASES and not _retention_due(
-            found, namespace, kw["spec"], status
-        ):
-            return
-        _guard(settings, sessions.reconcile, rt(), found, namespace, name)
+        if sessions.tick_needed(found, namespace, kw["body"], datetime.now(UTC)):
+            _guard(settings, sessions.reconcile, rt(), found, namespace, name)
 
     @kopf.on.event(
         "",
@@ -262,18 +277,3 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         interesting = current in (PodState.READY, PodState.FAILED) and before is not current
         if event_type == "DELETED" or interesting:
             _guard(settings, sessions.reconcile, rt(), lookups_from(kw), namespace, owner)
-
-
-def _retention_due(found: Lookups, namespace: str, spec: Any, status: Any) -> bool:
-    """Cheap in-memory check, so terminal sessions cost no API call until they expire."""
-    retention = DEFAULT_RETENTION
-    user = found.user(namespace, spec.get("userRef", ""))
-    record = found.profile(namespace, (user or {}).get("profileRef", "")) if user else None
-    if record is not None:
-        retention = (record.raw_spec.get("session") or {}).get("retention") or retention
-    stamp = parse_time(status.get("lastTransitionAt"))
-    try:
-        window = parse_duration(retention)
-    except ValueError:
-        window = parse_duration(DEFAULT_RETENTION)
-    return stamp is None or datetime.now(UTC) >= stamp + window

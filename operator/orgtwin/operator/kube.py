@@ -102,15 +102,17 @@ class Kube:
             _raise(exc, f"get {plural}")
         return obj
 
-    def patch_status(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> None:
+    def patch_status(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> str:
+        """Merge-patch the status; returns the new resourceVersion ("" if the object is gone)."""
         try:
-            self.custom.patch_namespaced_custom_object_status(
+            out = self.custom.patch_namespaced_custom_object_status(
                 k8s.GROUP, k8s.VERSION, namespace, plural, name, {"status": status}
             )
         except (ApiException, urllib3.exceptions.HTTPError) as exc:
             if isinstance(exc, ApiException) and exc.status == 404:
-                return
+                return ""
             _raise(exc, f"patch {plural} status")
+        return str(out["metadata"]["resourceVersion"])
 
     def delete_custom(self, plural: str, namespace: str, name: str) -> None:
         try:

@@ -153,7 +153,8 @@ def reconcile_user(
             **extra,
         }
         if _changed(raw_status, patch):
-            rt.kube.patch_status(k8s.USER_PLURAL, namespace, name, patch)
+            rv = rt.kube.patch_status(k8s.USER_PLURAL, namespace, name, patch)
+            rt.wrote(USER_KIND, namespace, name, rv)
         old_ready = conditions.get(status.conditions, conditions.READY)
         if old_ready is None or old_ready.reason != ready.reason:
             fields = {"namespace": namespace, "user": name, "reason": ready.reason}

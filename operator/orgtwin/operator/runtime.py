@@ -79,6 +79,19 @@ class Runtime:
     _profiles: dict[tuple[str, str, str, int], ResolvedProfile] = field(default_factory=dict)
     _keys: dict[str, tuple[float, bytes]] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
+    _own_writes: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+    def wrote(self, kind: str, namespace: str, name: str, resource_version: str) -> None:
+        """Remember our own status write, so its watch event does not trigger a reconcile."""
+        with self._guard:
+            if resource_version:
+                self._own_writes[(kind, namespace, name)] = resource_version
+            else:
+                self._own_writes.pop((kind, namespace, name), None)
+
+    def is_own_write(self, kind: str, namespace: str, name: str, resource_version: str) -> bool:
+        with self._guard:
+            return self._own_writes.get((kind, namespace, name)) == resource_version
 
     @contextmanager
     def lock(self, kind: str, namespace: str, name: str) -> Iterator[None]:

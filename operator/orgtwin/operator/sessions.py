@@ -285,12 +285,16 @@ def _announce(
     old_phase = old.get("phase")
     old_ready = conditions.get(AgentSessionStatus.model_validate(old).conditions, conditions.READY)
     fields: dict[str, Any] = {"namespace": ns, "session": name, "from": old_phase, "to": d.phase}
+    created = old_phase is None and d.phase == "Pending"
     if d.transition_from(old_phase) or old_phase is None:
-        warn = d.phase == "Failed"
-        rt.kube.event(body, KIND, "Warning" if warn else "Normal", d.reason, d.message)
+        if not created:  # creation is no transition: a log line, but no Event to write
+            warn = d.phase == "Failed"
+            rt.kube.event(body, KIND, "Warning" if warn else "Normal", d.reason, d.message)
         rt.metrics.transitions.labels(old_phase or "None", d.phase).inc()
         log.info("session.transition", extra={"fields": {**fields, "reason": d.reason}})
-    elif facts.blocker is not None and (old_ready is None or old_ready.reason != d.reason):
+    if (created or not d.transition_from(old_phase)) and (
+        facts.blocker is not None and (old_ready is None or old_ready.reason != d.reason)
+    ):
         rt.kube.event(body, KIND, "Warning", d.reason, d.message)
         log.warning("session.blocked", extra={"fields": {**fields, "reason": d.reason}})
     if d.invalid and facts.generation != facts.observed_generation:
@@ -361,3 +365,50 @@ def reconcile(
             rt.kube.patch_status(k8s.SESSION_PLURAL, namespace, name, patch)
         rt.metrics.set_phase(key, d.phase)
         _announce(rt, body, raw_status, d, facts)
+
+
+def tick_needed(lookups: Lookups, namespace: str, body: Any, now: datetime) -> bool:
+    """The periodic check, in memory: True only when a reconcile could change something.
+
+    Deadlines (idle, max duration, retention), a failure request, a session not yet
+    settled or a profile that moved on; everything else costs no API call.
+    """
+    spec = body.get("spec") or {}
+    status = body.get("status") or {}
+    phase = status.get("phase")
+    user = lookups.user(namespace, spec.get("userRef", "")) or {}
+    record = lookups.profile(namespace, status.get("profileRef") or user.get("profileRef", ""))
+    defaults = (record.raw_spec.get("session") or {}) if record else {}
+    if phase in TERMINAL_PHASES:
+        stamp = parse_time(status.get("lastTransitionAt"))
+        window = _duration(defaults.get("retention"), DEFAULT_RETENTION)
+        return stamp is None or now >= stamp + window
+    if phase not in ("Active", "Paused") or status.get("failureRequest"):
+        return True
+    started = parse_time(status.get("startedAt"))
+    max_duration = _duration(spec.get("maxDuration"), defaults.get("maxDuration"), DEFAULT_MAX)
+    if started is None or now >= started + max_duration:
+        return True
+    if phase == "Paused":
+        return bool(spec.get("desiredState") != "Paused")
+    idle = _duration(spec.get("idleTimeout"), defaults.get("idleTimeout"), DEFAULT_IDLE)
+    marks = [
+        t
+        for t in (
+            parse_time(status.get("lastActivityAt")),
+            parse_time(status.get("lastTransitionAt")),
+            started,
+        )
+        if t is not None
+    ]
+    if now >= max(marks) + idle or spec.get("desiredState") != "Active":
+        return True
+    ready = {c.get("type"): c for c in status.get("conditions") or []}.get(conditions.READY, {})
+    if ready.get("status") != "True":
+        return True
+    outdated: bool = record is not None and record.generation != status.get("profileGeneration")
+    current = {c.get("type"): c for c in status.get("conditions") or []}.get(
+        conditions.PROFILE_OUTDATED, {}
+    )
+    shown: bool = current.get("status") == "True"
+    return outdated != shown
