@@ -201,3 +201,14 @@ def test_models_health_ready_and_metrics(proxy: Proxy) -> None:
         assert name in metrics
     assert not [s for s in SEEDS if s in metrics]
     assert httpx.get(f"{proxy.url}/v1/models").status_code == 401
+
+
+def test_anthropic_feature_headers_pass_through_but_credentials_do_not(proxy: Proxy) -> None:
+    headers = {"anthropic-version": "2023-06-01", "anthropic-beta": "tools-2024-04-04"}
+    with proxy.client() as client:
+        body = {**user("hi", "anthropic"), "max_tokens": 5}
+        assert client.post("/v1/messages", json=body, headers=headers).status_code == 200
+    received = proxy.upstream.requests[-1].headers
+    assert received["anthropic-beta"] == "tools-2024-04-04"
+    assert received["anthropic-version"] == "2023-06-01"
+    assert received["x-api-key"] == UPSTREAM_ANTHROPIC_KEY

@@ -40,6 +40,7 @@ _OPENAI_COMPATIBLE = ("openai", "openrouter", "ollama")
 # Upstream statuses the client can act on are passed through; credential and server
 # failures are the proxy's problem and become 502.
 _PASS_THROUGH = {400, 404, 408, 409, 413, 422, 429}
+_PASSTHROUGH_HEADERS = ("anthropic-version", "anthropic-beta")
 
 
 @dataclass
@@ -55,6 +56,8 @@ class Call:
     started: float
     overhead: float = 0.0
     blocked: list[str] = field(default_factory=list)
+    # Client headers that choose protocol features (never credentials) go upstream as-is.
+    passthrough: dict[str, str] = field(default_factory=dict)
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -163,13 +166,15 @@ async def _prepare(
         rmap = RestoreMap({})
     state.touch(claims.session)
     call = Call(protocol, claims, spec, rules, rmap, bool(body.get("stream")), started)
+    for name in _PASSTHROUGH_HEADERS:
+        value = request.headers.get(name)
+        if value:
+            call.passthrough[name] = value
     call.overhead = time.perf_counter() - t
     return call, body
 
 
-def _upstream_request(
-    state: ProxyState, call: Call, body: dict[str, Any], request_headers: Any = None
-) -> httpx.Request:
+def _upstream_request(state: ProxyState, call: Call, body: dict[str, Any]) -> httpx.Request:
     settings = state.settings
     headers = {
         "content-type": "application/json",
@@ -186,6 +191,7 @@ def _upstream_request(
         base, key = settings.provider("anthropic")
         url = f"{base}/messages"
         headers["anthropic-version"] = settings.anthropic_version
+        headers.update(call.passthrough)
         if key is not None:
             headers["x-api-key"] = key.get_secret_value()
     content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
