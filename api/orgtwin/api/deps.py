@@ -16,19 +16,20 @@ from orgtwin.core.errors import TokenError
 _bearer = HTTPBearer(auto_error=False, description="OIDC JWT, agent session token or dev token.")
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies are async on purpose: FastAPI runs sync ones in the thread pool.
+async def get_runtime(request: Request) -> Runtime:
     runtime = request.app.state.runtime
     assert isinstance(runtime, Runtime)
     return runtime
 
 
-def get_db(request: Request) -> AsyncSession:
+async def get_db(request: Request) -> AsyncSession:
     session = request.state.db
     assert isinstance(session, AsyncSession)
     return session
 
 
-def trace_id(request: Request) -> str:
+async def trace_id(request: Request) -> str:
     return str(request.state.trace_id)
 
 

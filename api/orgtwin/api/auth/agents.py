@@ -40,12 +40,24 @@ class SessionPhases:
         self._cache: dict[str, tuple[float, SessionState | None]] = {}
         self._last_activity: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._inflight: dict[str, asyncio.Future[SessionState | None]] = {}
 
     async def state(self, session: str) -> SessionState | None:
         now = time.monotonic()
         hit = self._cache.get(session)
         if hit is not None and hit[0] > now:
             return hit[1]
+        # Single flight: concurrent requests of one session share one apiserver lookup.
+        pending = self._inflight.get(session)
+        if pending is None:
+            pending = asyncio.ensure_future(self._lookup(session, hit))
+            self._inflight[session] = pending
+            pending.add_done_callback(lambda _: self._inflight.pop(session, None))
+        return await asyncio.shield(pending)
+
+    async def _lookup(
+        self, session: str, hit: tuple[float, SessionState | None] | None
+    ) -> SessionState | None:
         try:
             obj = await self.kube.get(k8s.SESSION_PLURAL, session)
             found: SessionState | None = SessionState(
@@ -60,7 +72,7 @@ class SessionPhases:
             async with self.db.sessions() as db:
                 last = await history.last_phase(db, self.kube.namespace, session)
             return SessionState(*last) if last else None
-        self._cache[session] = (now + self.ttl, found)
+        self._cache[session] = (time.monotonic() + self.ttl, found)
         return found
 
     def forget(self, session: str) -> None:

@@ -5,18 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orgtwin.api.models import Task, TaskReply
 
 
 async def add(db: AsyncSession, **values: Any) -> Task:
-    task = Task(id=uuid.uuid4(), **values)
-    db.add(task)
-    await db.flush()
-    await db.refresh(task)
-    return task
+    """One INSERT ... RETURNING: server defaults come back without a second round trip."""
+    stmt = insert(Task).values(id=uuid.uuid4(), **values).returning(Task)
+    return (await db.scalars(stmt)).one()
 
 
 async def get(db: AsyncSession, task_id: uuid.UUID, *, lock: bool = False) -> Task | None:

@@ -1,0 +1,273 @@
+"""Benchmark of the control API: keyed task posts vs /healthz, and a 1,000-user CSV import.
+
+Starts a throwaway Postgres and kwok control plane (orgtwin.testing), runs
+``orgtwin api serve`` on 127.0.0.1, and drives it with a minimal keep-alive
+HTTP/1.1 client (raw asyncio streams, so the load generator costs little CPU on
+a small machine). Prints a table and writes bench/results/api.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "api"))
+
+from apikit import DEV_KEY, SIGNING_KEY, settings_for  # noqa: E402
+from kubernetes import client, config  # noqa: E402
+
+from orgtwin.api import migrations  # noqa: E402
+from orgtwin.api.auth import dev  # noqa: E402
+from orgtwin.core import k8s, tokens  # noqa: E402
+from orgtwin.testing.cluster import LocalCluster  # noqa: E402
+from orgtwin.testing.ports import free_port  # noqa: E402
+from orgtwin.testing.postgres import LocalPostgres  # noqa: E402
+
+CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", "32"))
+DURATION = float(os.environ.get("BENCH_API_SECONDS", "10"))
+WARMUP = 2.0
+USERS = 1000
+
+
+def org_csv(n: int) -> str:
+    lines = ["employee_id,name,email,department,title,manager_id,profile"]
+    for i in range(1, n + 1):
+        manager = "" if i == 1 else f"U{(i - 2) // 10 + 1:04d}"
+        profile = "manager" if i <= n // 10 else ("finance" if i % 2 else "legal")
+        lines.append(f"U{i:04d},Person {i},p{i}@example.com,Dept {i % 7},Title,{manager},{profile}")
+    return "\n".join(lines) + "\n"
+
+
+async def one_client(
+    port: int,
+    request: bytes | None,
+    make: Any,
+    stop_at: float,
+    record_from: float,
+    latencies: list[float],
+    errors: list[int],
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    i = 0
+    try:
+        while True:
+            now = time.perf_counter()
+            if now >= stop_at:
+                return
+            payload = request if request is not None else make(i)
+            i += 1
+            started = time.perf_counter()
+            writer.write(payload)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+            elapsed = time.perf_counter() - started
+            if started >= record_from:
+                latencies.append(elapsed)
+                if status >= 300:
+                    errors.append(status)
+    finally:
+        writer.close()
+
+
+async def load(port: int, request: bytes | None = None, make: Any = None) -> dict[str, float]:
+    latencies: list[float] = []
+    errors: list[int] = []
+    start = time.perf_counter()
+    record_from, stop_at = start + WARMUP, start + WARMUP + DURATION
+    await asyncio.gather(
+        *(
+            one_client(port, request, make, stop_at, record_from, latencies, errors)
+            for _ in range(CLIENTS)
+        )
+    )
+    latencies.sort()
+    return {
+        "rps": len(latencies) / DURATION,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "requests": float(len(latencies)),
+        "errors": float(len(errors)),
+    }
+
+
+def post_bytes(port: int, token: str, body: bytes, key: str) -> bytes:
+    return (
+        f"POST /v1/mesh/tasks HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        f"Idempotency-Key: {key}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+def main() -> None:
+    pg, cluster = LocalPostgres(), LocalCluster()
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        pg.start()
+        cluster.start()
+        db = pg.create_database(f"bench_{uuid.uuid4().hex[:8]}")
+        migrations.upgrade(db)
+        namespace = "bench-api"
+        cluster.kubectl("create", "namespace", namespace)
+        cluster.kubectl(
+            "apply", "-n", namespace, "-f", str(REPO / "manifests" / "samples" / "profiles")
+        )
+        settings = settings_for(
+            db,
+            str(cluster.kubeconfig),
+            namespace,
+            session_cache_seconds=5.0,
+            db_pool_size=20,
+            log_level=os.environ.get("BENCH_API_LOG", "WARNING"),
+            log_format="json",
+        )
+        port = free_port()
+        env = dict(os.environ)
+        for name, value in settings.model_dump().items():
+            if value is not None:
+                raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+                env[f"ORGTWIN_API_{name.upper()}"] = (
+                    str(raw).lower() if isinstance(raw, bool) else str(raw)
+                )
+        env["ORGTWIN_API_PORT"] = str(port)
+        log = open(REPO / "bench" / "results" / "api-server.log", "wb")  # noqa: SIM115
+        command = [str(Path(sys.executable).parent / "orgtwin"), "api", "serve"]
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        admin = {"Authorization": f"Bearer {dev.mint(DEV_KEY, 'U0001', 'admin')}"}
+
+        started = time.perf_counter()
+        response = httpx.post(
+            f"{base}/v1/org/import",
+            headers=admin,
+            timeout=300,
+            files={"file": ("org.csv", org_csv(USERS).encode(), "text/csv")},
+        )
+        assert response.status_code == 201, response.text
+        api = config.new_client_from_config(config_file=str(cluster.kubeconfig))
+        custom = client.CustomObjectsApi(api)
+        while (
+            len(
+                custom.list_namespaced_custom_object(
+                    k8s.GROUP, k8s.VERSION, namespace, k8s.USER_PLURAL
+                )["items"]
+            )
+            < USERS
+        ):
+            time.sleep(0.05)
+        import_seconds = time.perf_counter() - started
+
+        user_ref = k8s.user_object_name("U0002")
+        session = "bench-session"
+        custom.create_namespaced_custom_object(
+            k8s.GROUP,
+            k8s.VERSION,
+            namespace,
+            k8s.SESSION_PLURAL,
+            {
+                "apiVersion": k8s.API_VERSION,
+                "kind": "AgentSession",
+                "metadata": {"name": session},
+                "spec": {"userRef": user_ref, "desiredState": "Active"},
+            },
+        )
+        custom.patch_namespaced_custom_object_status(
+            k8s.GROUP,
+            k8s.VERSION,
+            namespace,
+            k8s.SESSION_PLURAL,
+            session,
+            {"status": {"phase": "Active", "role": "manager"}},
+        )
+        token = tokens.mint(
+            SIGNING_KEY,
+            tokens.SessionClaims(
+                session=session,
+                user=user_ref,
+                profile="manager",
+                role="manager",
+                namespace=namespace,
+                expires_at=int(time.time()) + 3600,
+            ),
+        )
+        body = json.dumps(
+            {
+                "to": "role:finance",
+                "type": "review",
+                "title": "Quarterly numbers",
+                "body": "Please review the attached figures.",
+            }
+        ).encode()
+        run_id = uuid.uuid4().hex[:8]
+        tasks = asyncio.run(
+            load(
+                port,
+                make=lambda i: post_bytes(
+                    port, token, body, f"{run_id}-{id(asyncio.current_task())}-{i}"
+                ),
+            )
+        )
+        healthz = asyncio.run(
+            load(
+                port, request=(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").encode()
+            )
+        )
+        results = {
+            "tasks_rps": round(tasks["rps"], 1),
+            "tasks_p50_ms": round(tasks["p50_ms"], 2),
+            "tasks_p99_ms": round(tasks["p99_ms"], 2),
+            "tasks_errors": int(tasks["errors"]),
+            "healthz_rps": round(healthz["rps"], 1),
+            "healthz_p50_ms": round(healthz["p50_ms"], 2),
+            "healthz_p99_ms": round(healthz["p99_ms"], 2),
+            "ratio": round(tasks["rps"] / healthz["rps"], 3),
+            "import_1000_seconds": round(import_seconds, 2),
+            "clients": CLIENTS,
+            "seconds": DURATION,
+            "cpus": os.cpu_count(),
+        }
+        out = REPO / "bench" / "results" / "api.json"
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"{'metric':<22}{'value':>12}   goal")
+        goals = {"ratio": ">= 0.40", "tasks_p99_ms": "<= 50", "import_1000_seconds": "<= 20"}
+        for key, value in results.items():
+            print(f"{key:<22}{value!s:>12}   {goals.get(key, '')}")
+        print(f"wrote {out}")
+    finally:
+        if proc is not None:
+            stopping = time.perf_counter()
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=30)
+            print(f"api stopped in {time.perf_counter() - stopping:.1f}s (exit {proc.returncode})")
+        cluster.stop()
+        pg.destroy()
+
+
+if __name__ == "__main__":
+    (REPO / "bench" / "results").mkdir(parents=True, exist_ok=True)
+    main()
