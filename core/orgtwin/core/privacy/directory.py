@@ -18,8 +18,8 @@ import ahocorasick
 from orgtwin.core.privacy.types import EMAIL, EMPLOYEE_ID, PERSON, Detection
 
 _WS_RUN = re.compile(r" {2,}")
-# Single whitespace characters become spaces without changing offsets.
-_WS_TO_SPACE = str.maketrans(dict.fromkeys("\t\n\r\x0b\x0c\x85\xa0\u2028\u2029", " "))
+# Whitespace characters other than the space; each becomes a space, keeping offsets.
+_OTHER_WS = "\t\n\r\x0b\x0c\x85\xa0\u2028\u2029"
 
 
 def _normalise(value: str) -> str:
@@ -60,7 +60,10 @@ def _fold(text: str) -> _Folded:
         # A few characters change length when lower-cased (e.g. "İ"); such text keeps
         # exact offsets only through a per-character fold.
         lowered = "".join(ch.lower()[0] for ch in text)
-    lowered = lowered.translate(_WS_TO_SPACE)
+    # str.replace per character is much faster than str.translate with a table.
+    for ch in _OTHER_WS:
+        if ch in lowered:
+            lowered = lowered.replace(ch, " ")
     if "  " not in lowered:
         return _Folded(lowered, lowered)
     return _Folded(lowered, _WS_RUN.sub(" ", lowered))

@@ -37,12 +37,12 @@ class NumericView:
 
 
 _TOKEN_TAIL = re.compile(rf"\S{{0,{_REACH}}}")
-_TOKEN_HEAD = re.compile(rf"\S{{0,{_REACH}}}\Z")
 
 
 def _left(text: str, pos: int) -> int:
-    m = _TOKEN_HEAD.search(text, max(0, pos - _REACH), pos)
-    return m.start() if m else pos
+    low = max(0, pos - _REACH)
+    cut = max(text.rfind(" ", low, pos), text.rfind("\n", low, pos), text.rfind("\t", low, pos))
+    return cut + 1 if cut >= 0 else low
 
 
 def _right(text: str, pos: int) -> int:
