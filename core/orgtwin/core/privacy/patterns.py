@@ -72,7 +72,8 @@ SECRET_RE: Final = re.compile(
 )
 # Literal prefixes of SECRET_RE: most texts contain none, and `in` is much cheaper.
 SECRET_PREFIXES: Final = (
-    "sk-", "AKIA", "ASIA", "AIza", "gh", "glpat-", "xox", "eyJ",
+    "sk-", "AKIA", "ASIA", "AIza", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",
+    "glpat-", "xox", "eyJ",
 )  # fmt: skip
 PEM_RE: Final = re.compile(
     r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.DOTALL
