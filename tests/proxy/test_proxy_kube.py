@@ -127,3 +127,21 @@ def test_watch_cache_and_activity(
                 return call("openai", c, user(f"mail {EMAIL}", "openai")).status == 400
 
         _wait(refused, "the profile change")
+
+        # When the session leaves Active its token stops working, though not yet expired.
+        custom.patch_namespaced_custom_object_status(
+            k8s.GROUP,
+            k8s.VERSION,
+            namespace,
+            k8s.SESSION_PLURAL,
+            "s-kube",
+            {"status": {"phase": "Completed"}},
+        )
+
+        def rejected() -> bool:
+            with proxy.client("finance", "s-kube") as c:
+                return call("openai", c, user("hello", "openai")).status == 401
+
+        _wait(rejected, "the session to complete")
+        with proxy.client("finance", "no-such-session") as c:
+            assert call("openai", c, user("hello", "openai")).status == 401

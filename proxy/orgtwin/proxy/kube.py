@@ -110,14 +110,25 @@ class KubeProfiles:
         self._users_dirty = True
         self._profiles = _Watch(api, namespace, k8s.PROFILE_PLURAL, lambda: None)
         self._users = _Watch(api, namespace, k8s.USER_PLURAL, self._users_changed)
+        self._sessions = _Watch(api, namespace, k8s.SESSION_PLURAL, lambda: None)
+        self._watches = (self._profiles, self._users, self._sessions)
 
     def start(self) -> None:
-        self._profiles.start()
-        self._users.start()
+        for w in self._watches:
+            w.start()
 
     def stop(self) -> None:
-        self._profiles.stop()
-        self._users.stop()
+        for w in self._watches:
+            w.stop()
+
+    def session_usable(self, name: str) -> bool:
+        """A token stops working when its session leaves Active (or never existed)."""
+        obj = self._sessions.items.get(name)
+        if obj is None:
+            return False
+        phase = (obj.get("status") or {}).get("phase")
+        # Pending: the pod may call before the operator has observed it Ready.
+        return phase in (None, "Pending", "Active")
 
     def _users_changed(self) -> None:
         with self._lock:
@@ -148,7 +159,7 @@ class KubeProfiles:
             return self._version, self._directory
 
     def ready(self) -> bool:
-        return self._profiles.synced.is_set() and self._users.synced.is_set()
+        return all(w.synced.is_set() for w in self._watches)
 
 
 class ActivityRecorder:

@@ -23,6 +23,8 @@ class ProfileSource(Protocol):
 
     def ready(self) -> bool: ...
 
+    def session_usable(self, name: str) -> bool: ...
+
 
 def _directory(users: list[OrgUserSpec]) -> Directory:
     return Directory.from_people((u.display_name, u.email, u.employee_id) for u in users)
@@ -59,6 +61,10 @@ class StaticProfiles:
         return 0, self._directory
 
     def ready(self) -> bool:
+        return True
+
+    def session_usable(self, name: str) -> bool:
+        # Standalone mode has no AgentSession objects: the token's expiry is the limit.
         return True
 
 

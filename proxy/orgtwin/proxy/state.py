@@ -64,6 +64,8 @@ class ProxyState:
             self._verified[token] = claims
         if claims.namespace and claims.namespace != self.settings.namespace:
             raise AuthError("session token belongs to another namespace")
+        if not self.profiles.session_usable(claims.session):
+            raise AuthError("the session is not active")
         return claims
 
     def touch(self, session: str) -> None:
