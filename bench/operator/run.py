@@ -201,7 +201,7 @@ def with_operator(
         env={
             "ORGTWIN_OPERATOR_SESSION_TIMER_SECONDS": "10",
             "ORGTWIN_OPERATOR_PROFILE_TIMER_SECONDS": "30",
-            "ORGTWIN_OPERATOR_LOG_LEVEL": "WARNING",
+            "ORGTWIN_OPERATOR_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         },
     ).start()
     try:
@@ -265,7 +265,10 @@ def main() -> None:
         create_namespace(api, "bench-floor")
         floor_s = floor(api, "bench-floor")
         create_namespace(api, "bench-op")
-        op = with_operator(cluster, api, "bench-op", cluster.workdir / "operator.log")
+        log = REPO / "bench" / "results" / "operator.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.unlink(missing_ok=True)
+        op = with_operator(cluster, api, "bench-op", log)
     finally:
         cluster.stop()
     result = {

@@ -232,9 +232,17 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
     @kopf.on.create(*SESSION, registry=registry, id="session_changed")
     @kopf.on.update(*SESSION, registry=registry, id="session_changed")
     def session_changed(**kw: Any) -> None:
-        namespace = kw["namespace"]
-        name = kw["name"]
-        _guard(settings, sessions.reconcile, rt(), lookups_from(kw), namespace, name)
+        # A just-created session has no status anyone else could have written yet.
+        fresh = dict(kw["body"]) if kw["reason"] == "create" else None
+        _guard(
+            settings,
+            sessions.reconcile,
+            rt(),
+            lookups_from(kw),
+            kw["namespace"],
+            kw["name"],
+            fresh,
+        )
 
     @kopf.timer(
         *SESSION, interval=settings.session_timer_seconds, registry=registry, id="session_tick"

@@ -11,6 +11,7 @@ so each call can be retried without duplicating anything.
 from __future__ import annotations
 
 import base64
+import json
 import socket
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +40,11 @@ def _raise(exc: Exception, what: str) -> None:
         raise KubeError(f"{what}: HTTP {exc.status} {exc.reason}") from exc
     status = getattr(exc, "status", type(exc).__name__)
     raise KubeUnavailableError(f"{what}: {status}") from exc
+
+
+def _json(response: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(response.data)
+    return data
 
 
 def new_api_client(kubeconfig: str | None, pool_size: int) -> client.ApiClient:
@@ -135,7 +141,7 @@ class Kube:
             "NetworkPolicy": self.net.create_namespaced_network_policy,
         }
         try:
-            creators[obj["kind"]](ns, obj)
+            creators[obj["kind"]](ns, obj, _preload_content=False)
         except (ApiException, urllib3.exceptions.HTTPError) as exc:
             if isinstance(exc, ApiException) and exc.status == 409:
                 return False
@@ -145,7 +151,9 @@ class Kube:
     def replace_secret(self, obj: dict[str, Any]) -> None:
         meta = obj["metadata"]
         try:
-            self.core.replace_namespaced_secret(meta["name"], meta["namespace"], obj)
+            self.core.replace_namespaced_secret(
+                meta["name"], meta["namespace"], obj, _preload_content=False
+            )
         except (ApiException, urllib3.exceptions.HTTPError) as exc:
             if isinstance(exc, ApiException) and exc.status == 404:
                 self.create(obj)
@@ -158,17 +166,23 @@ class Kube:
             return
         meta = obj["metadata"]
         try:
-            current = self.core.read_namespaced_config_map(meta["name"], meta["namespace"])
-            labels = current.metadata.labels or {}
+            current = _json(
+                self.core.read_namespaced_config_map(
+                    meta["name"], meta["namespace"], _preload_content=False
+                )
+            )
+            labels = current["metadata"].get("labels") or {}
             if labels.get(k8s.LABEL_CONFIG_HASH) != meta["labels"][k8s.LABEL_CONFIG_HASH]:
-                self.core.replace_namespaced_config_map(meta["name"], meta["namespace"], obj)
+                self.core.replace_namespaced_config_map(
+                    meta["name"], meta["namespace"], obj, _preload_content=False
+                )
         except (ApiException, urllib3.exceptions.HTTPError) as exc:
             _raise(exc, "update ConfigMap")
 
-    def get_pod(self, namespace: str, name: str) -> client.V1Pod | None:
+    def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The Pod as a plain dict: client models cost CPU and memory we do not need."""
         try:
-            pod: client.V1Pod = self.core.read_namespaced_pod(name, namespace)
-            return pod
+            return _json(self.core.read_namespaced_pod(name, namespace, _preload_content=False))
         except (ApiException, urllib3.exceptions.HTTPError) as exc:
             if isinstance(exc, ApiException) and exc.status == 404:
                 return None
@@ -182,7 +196,7 @@ class Kube:
             "NetworkPolicy": self.net.delete_namespaced_network_policy,
         }
         try:
-            deleters[kind](name, namespace)
+            deleters[kind](name, namespace, _preload_content=False)
         except (ApiException, urllib3.exceptions.HTTPError) as exc:
             if isinstance(exc, ApiException) and exc.status == 404:
                 return
@@ -193,8 +207,12 @@ class Kube:
         """The tenant's token signing key; creates ``bootstrap`` first on a fresh install."""
         for _ in range(2):
             try:
-                secret = self.core.read_namespaced_secret(k8s.SIGNING_SECRET_NAME, namespace)
-                return base64.b64decode((secret.data or {})[k8s.SIGNING_SECRET_KEY])
+                secret = _json(
+                    self.core.read_namespaced_secret(
+                        k8s.SIGNING_SECRET_NAME, namespace, _preload_content=False
+                    )
+                )
+                return base64.b64decode((secret.get("data") or {})[k8s.SIGNING_SECRET_KEY])
             except KeyError as exc:
                 raise KubeError("signing Secret has no signing-key entry") from exc
             except (ApiException, urllib3.exceptions.HTTPError) as exc:
@@ -208,7 +226,7 @@ class Kube:
     def event(self, obj: dict[str, Any], kind: str, type_: str, reason: str, message: str) -> None:
         """Record a Kubernetes Event on ``obj``; best effort, never fails the reconcile."""
         meta = obj["metadata"]
-        now = datetime.now(UTC)
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = {
             "metadata": {"generateName": f"{meta['name'][:200]}.", "namespace": meta["namespace"]},
             "involvedObject": {
@@ -224,11 +242,11 @@ class Kube:
             "source": {"component": MANAGED_BY},
             "reportingComponent": MANAGED_BY,
             "reportingInstance": self.instance[:128],
-            "firstTimestamp": now,
-            "lastTimestamp": now,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
             "count": 1,
         }
         try:
-            self.core.create_namespaced_event(meta["namespace"], body)
+            self.core.create_namespaced_event(meta["namespace"], body, _preload_content=False)
         except (ApiException, urllib3.exceptions.HTTPError):
             return

@@ -89,6 +89,10 @@ class Runtime:
             else:
                 self._own_writes.pop((kind, namespace, name), None)
 
+    def has_written(self, kind: str, namespace: str, name: str) -> bool:
+        with self._guard:
+            return (kind, namespace, name) in self._own_writes
+
     def is_own_write(self, kind: str, namespace: str, name: str, resource_version: str) -> bool:
         with self._guard:
             return self._own_writes.get((kind, namespace, name)) == resource_version

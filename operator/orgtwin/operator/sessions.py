@@ -10,8 +10,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kubernetes import client
-
 from orgtwin.core import k8s, tokens
 from orgtwin.core.crds.models import (
     TERMINAL_PHASES,
@@ -46,22 +44,6 @@ _PHASE_STAMP = {
     "Expired": "expired_at",
 }
 _WARNING_REASONS = {"PodFailed", "InvalidTransition"}
-
-
-def pod_state(pod: client.V1Pod | None) -> PodState:
-    if pod is None:
-        return PodState.ABSENT
-    if pod.metadata is not None and pod.metadata.deletion_timestamp is not None:
-        return PodState.TERMINATING
-    phase = pod.status.phase if pod.status else None
-    if phase in ("Failed", "Succeeded"):
-        return PodState.FAILED
-    ready = (
-        any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
-        if pod.status
-        else False
-    )
-    return PodState.READY if phase == "Running" and ready else PodState.STARTING
 
 
 def pod_state_of(body: Any) -> PodState:
@@ -306,12 +288,23 @@ def _announce(
 
 
 def reconcile(
-    rt: Runtime, lookups: Lookups, namespace: str, name: str, now: datetime | None = None
+    rt: Runtime,
+    lookups: Lookups,
+    namespace: str,
+    name: str,
+    fresh: dict[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> None:
-    """Bring one session to the state its spec, its user, its pod and the clock call for."""
+    """Bring one session to the state its spec, its user, its pod and the clock call for.
+
+    ``fresh`` is a body known to be current (a just-created object); otherwise we GET.
+    """
     key = f"{namespace}/{name}"
     with rt.lock(KIND, namespace, name), rt.metrics.reconcile(KIND):
-        body = rt.kube.get(k8s.SESSION_PLURAL, namespace, name)
+        if fresh is None or rt.has_written(KIND, namespace, name):
+            body = rt.kube.get(k8s.SESSION_PLURAL, namespace, name)
+        else:
+            body = fresh
         if body is None or body["metadata"].get("deletionTimestamp"):
             rt.metrics.set_phase(key, None)
             return
@@ -321,7 +314,8 @@ def reconcile(
         status = AgentSessionStatus.model_validate(raw_status)
         blocker, profile = resolve_user(rt, lookups, namespace, spec.user_ref)
         pod_name = k8s.session_pod_name(name)
-        pod = pod_state(rt.kube.get_pod(namespace, pod_name))
+        pod_body = rt.kube.get_pod(namespace, pod_name)
+        pod = pod_state_of(pod_body) if pod_body is not None else PodState.ABSENT
         facts = _facts(body, spec, status, pod, blocker, profile, moment)
         d = decide(facts)
         if d.delete_session:
@@ -362,7 +356,8 @@ def reconcile(
         if patch != {k: v for k, v in raw_status.items() if k in patch} or set(patch) - set(
             raw_status
         ):
-            rt.kube.patch_status(k8s.SESSION_PLURAL, namespace, name, patch)
+            rv = rt.kube.patch_status(k8s.SESSION_PLURAL, namespace, name, patch)
+            rt.wrote(KIND, namespace, name, rv or "gone")
         rt.metrics.set_phase(key, d.phase)
         _announce(rt, body, raw_status, d, facts)
 
