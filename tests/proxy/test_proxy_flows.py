@@ -53,7 +53,7 @@ def test_tool_call_arguments_are_restored(proxy: Proxy, protocol: str, stream: b
         call(protocol, client, user(f"mail {EMAIL}", protocol, model="probe"))
         masked = proxy.upstream.requests[-1].body["messages"][-1]["content"]
         placeholder = masked.removeprefix("mail ")
-        args = json.dumps({"to": placeholder, "note": f"hi {placeholder.lower()[1:-1]}"})
+        args = json.dumps({"to": placeholder, "note": f"hi {placeholder.lower()}"})
         proxy.upstream.script(
             "tools", Script(text="", tool_calls=(ToolCall("send_mail", args),), chunk_size=3)
         )

@@ -1,8 +1,8 @@
 """Restoring placeholders, whole or incrementally as a stream arrives.
 
-Restoration tolerates what models do to placeholders (changed case, lost brackets) but
-only ever restores placeholders found in the map it was given: the ones this request
-or this session created.
+Restoration tolerates what models do to placeholders (a changed case, or lost
+brackets) but only ever restores placeholders found in the map it was given: the ones
+this request or this session created.
 """
 
 from __future__ import annotations
@@ -45,7 +45,13 @@ class RestoreMap:
             return text
 
         def swap(m: re.Match[str]) -> str:
-            value = self.values.get(f"[{m.group(2).upper()}_{m.group(3).upper()}]")
+            core = f"{m.group(2)}_{m.group(3)}"
+            # One alteration at a time: a changed case keeps the opening bracket, a lost
+            # bracket keeps the case. Accepting both at once would make every lower-case
+            # word start ("e", "em", ...) a possible placeholder that streams must hold.
+            if m.group(1) is None and core != core.upper():
+                return m.group()
+            value = self.values.get(f"[{core.upper()}]")
             if value is None:
                 return m.group()
             return json.dumps(value)[1:-1] if json_escape else value
@@ -101,7 +107,7 @@ class StreamRestorer:
             elif (
                 ch.isalpha()
                 and not _is_word(buf[i - 1] if i else self._last or " ")
-                and buf[i:].upper() in prefixes
+                and buf[i:] in prefixes
             ):
                 return i
         return n
