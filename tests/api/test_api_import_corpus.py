@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from apikit import ORG_CSV, Api, admin, settings_for
+from conftest import PROFILES
 from fastapi.testclient import TestClient
 from kubernetes import client
 
+from orgtwin.api import migrations
 from orgtwin.api.app import create_app
 from orgtwin.api.settings import ApiSettings
+from orgtwin.testing.postgres import LocalPostgres
 
 pytestmark = pytest.mark.integration
 CORPUS = Path(__file__).parent / "data" / "bad_csv"
@@ -42,8 +48,26 @@ def test_corpus_and_expectations_match() -> None:
     assert {p.name for p in CORPUS.glob("*.csv")} == set(EXPECTED)
 
 
+@pytest.fixture(scope="module")
+def corpus_api(postgres: LocalPostgres, cluster: Any, k8s_api: client.ApiClient) -> Iterator[Api]:
+    """One app and namespace for the whole corpus: no case may leave anything behind anyway."""
+    db = postgres.create_database(f"corpus_{uuid.uuid4().hex[:10]}")
+    migrations.upgrade(db)
+    namespace = f"corpus-{uuid.uuid4().hex[:8]}"
+    core = client.CoreV1Api(k8s_api)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    cluster.kubectl("apply", "-n", namespace, "-f", str(PROFILES))
+    settings = settings_for(db, str(cluster.kubeconfig), namespace)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        yield Api(c, k8s_api, namespace)
+    core.delete_namespace(namespace, propagation_policy="Background")
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_bad_csv_is_rejected_with_line_and_field_and_nothing_applied(api: Api, name: str) -> None:
+def test_bad_csv_is_rejected_with_line_and_field_and_nothing_applied(
+    corpus_api: Api, name: str
+) -> None:
+    api = corpus_api
     raw = (CORPUS / name).read_bytes()
     for dry_run in (True, False):
         response = api.import_csv(raw, dry_run=dry_run)
