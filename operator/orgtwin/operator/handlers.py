@@ -15,7 +15,7 @@ from typing import Any
 import kopf
 
 from orgtwin.core import k8s
-from orgtwin.operator import kube, profiles, sessions
+from orgtwin.operator import kube, profiles, sessions, ticks
 from orgtwin.operator.builders.meta import COMPONENT_AGENT, MANAGED_BY
 from orgtwin.operator.fsm import PodState
 from orgtwin.operator.runtime import Lookups, ProfileRecord, Runtime
@@ -251,7 +251,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
         namespace = kw["namespace"]
         name = kw["name"]
         found = lookups_from(kw)
-        if sessions.tick_needed(found, namespace, kw["body"], datetime.now(UTC)):
+        if ticks.tick_needed(found, namespace, kw["body"], datetime.now(UTC)):
             _guard(settings, sessions.reconcile, rt(), found, namespace, name)
 
     @kopf.on.event(

@@ -43,7 +43,6 @@ _PHASE_STAMP = {
     "Failed": "failed_at",
     "Expired": "expired_at",
 }
-_WARNING_REASONS = {"PodFailed", "InvalidTransition"}
 
 
 def pod_state_of(body: Any) -> PodState:
@@ -85,7 +84,7 @@ def resolve_user(
     return None, resolved
 
 
-def _duration(*candidates: str | None) -> timedelta:
+def duration(*candidates: str | None) -> timedelta:
     for text in candidates:
         if text:
             try:
@@ -128,9 +127,9 @@ def _facts(
         active_since=parse_time(status.last_transition_at) if status.phase == "Active" else None,
         last_activity_at=parse_time(status.last_activity_at),
         terminal_at=parse_time(terminal_stamp) or parse_time(status.last_transition_at),
-        idle_timeout=_duration(spec.idle_timeout, defaults.idle_timeout, DEFAULT_IDLE),
-        max_duration=_duration(spec.max_duration, defaults.max_duration, DEFAULT_MAX),
-        retention=_duration(defaults.retention, DEFAULT_RETENTION),
+        idle_timeout=duration(spec.idle_timeout, defaults.idle_timeout, DEFAULT_IDLE),
+        max_duration=duration(spec.max_duration, defaults.max_duration, DEFAULT_MAX),
+        retention=duration(defaults.retention, DEFAULT_RETENTION),
     )
 
 
@@ -360,50 +359,3 @@ def reconcile(
             rt.wrote(KIND, namespace, name, rv or "gone")
         rt.metrics.set_phase(key, d.phase)
         _announce(rt, body, raw_status, d, facts)
-
-
-def tick_needed(lookups: Lookups, namespace: str, body: Any, now: datetime) -> bool:
-    """The periodic check, in memory: True only when a reconcile could change something.
-
-    Deadlines (idle, max duration, retention), a failure request, a session not yet
-    settled or a profile that moved on; everything else costs no API call.
-    """
-    spec = body.get("spec") or {}
-    status = body.get("status") or {}
-    phase = status.get("phase")
-    user = lookups.user(namespace, spec.get("userRef", "")) or {}
-    record = lookups.profile(namespace, status.get("profileRef") or user.get("profileRef", ""))
-    defaults = (record.raw_spec.get("session") or {}) if record else {}
-    if phase in TERMINAL_PHASES:
-        stamp = parse_time(status.get("lastTransitionAt"))
-        window = _duration(defaults.get("retention"), DEFAULT_RETENTION)
-        return stamp is None or now >= stamp + window
-    if phase not in ("Active", "Paused") or status.get("failureRequest"):
-        return True
-    started = parse_time(status.get("startedAt"))
-    max_duration = _duration(spec.get("maxDuration"), defaults.get("maxDuration"), DEFAULT_MAX)
-    if started is None or now >= started + max_duration:
-        return True
-    if phase == "Paused":
-        return bool(spec.get("desiredState") != "Paused")
-    idle = _duration(spec.get("idleTimeout"), defaults.get("idleTimeout"), DEFAULT_IDLE)
-    marks = [
-        t
-        for t in (
-            parse_time(status.get("lastActivityAt")),
-            parse_time(status.get("lastTransitionAt")),
-            started,
-        )
-        if t is not None
-    ]
-    if now >= max(marks) + idle or spec.get("desiredState") != "Active":
-        return True
-    ready = {c.get("type"): c for c in status.get("conditions") or []}.get(conditions.READY, {})
-    if ready.get("status") != "True":
-        return True
-    outdated: bool = record is not None and record.generation != status.get("profileGeneration")
-    current = {c.get("type"): c for c in status.get("conditions") or []}.get(
-        conditions.PROFILE_OUTDATED, {}
-    )
-    shown: bool = current.get("status") == "True"
-    return outdated != shown
