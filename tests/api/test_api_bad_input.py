@@ -89,3 +89,12 @@ def test_trace_id_is_accepted_or_generated_returned_and_stored(org_api: Api) -> 
     events = c.get("/v1/audit", params={"trace_id": "abc-123"}, headers=admin()).json()["items"]
     assert [e["action"] for e in events] == ["task.create"]
     assert "ben@example.com" not in str(events)
+
+
+def test_metrics_count_requests_by_route_template_without_ids(org_api: Api) -> None:
+    agent = org_api.agent("E3", "finance")
+    org_api.client.get("/v1/mesh/status/0b0c6a59-3a55-4b8e-9a57-0c9c3bb2b0a1", headers=agent)
+    text = org_api.client.get("/metrics").text
+    assert 'route="/v1/mesh/status/{task_id}"' in text
+    assert "0b0c6a59" not in text
+    assert "orgtwin_api_imports_total" in text
