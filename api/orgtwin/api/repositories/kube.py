@@ -36,6 +36,8 @@ def _api_client(settings: ApiSettings) -> client.ApiClient:
             config.load_kube_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
     # Fail fast: an unreachable apiserver must become a 503 now, not after retries.
     cfg.retries = 0
+    # Imports apply in parallel; the default pool of 10 would churn connections.
+    cfg.connection_pool_maxsize = max(settings.import_concurrency * 2, 10)
     return client.ApiClient(cfg)
 
 
