@@ -107,6 +107,7 @@ def test_history_survives_deletion_and_api_restart(org_api: Api, settings: ApiSe
         gone = eventually(
             lambda: (
                 (r := again.get(f"/v1/sessions/{sid}", headers=person("E3")).json()).get("deleted")
+                and any(h["phase"] == "Deleted" for h in r["history"])
                 and r
             ),
             "deletion recorded",
