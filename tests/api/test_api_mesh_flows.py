@@ -221,3 +221,37 @@ def test_approval_walks_past_a_suspended_manager(org_api: Api) -> None:
     approval = org_api.client.post("/v1/mesh/approvals", json={"title": "Laptop"}, headers=finance)
     assert approval.status_code == 201, approval.text
     assert approval.json()["recipient"]["user_id"] == "E1"
+
+
+def test_inbox_long_poll_wakes_on_a_new_task_and_agents_are_listed(org_api: Api) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    finance = org_api.agent("E3", "finance")
+    legal = org_api.agent("E5", "legal")
+    c = org_api.client
+    cursor = c.get("/v1/mesh/inbox", headers=legal).json()["next_cursor"]
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(
+            c.get, "/v1/mesh/inbox", params={"after": cursor, "timeout": 30}, headers=legal
+        )
+        sent = c.post(
+            "/v1/mesh/tasks", json={"to": "role:legal", "title": "wake up"}, headers=finance
+        ).json()
+        woke = waiting.result(timeout=60).json()
+    assert [i["id"] for i in woke["items"]] == [sent["id"]]
+    assert woke["next_cursor"] == sent["seq"]
+    empty = c.get(
+        "/v1/mesh/inbox", params={"after": woke["next_cursor"], "timeout": 0.2}, headers=legal
+    ).json()
+    assert empty["items"] == []
+    assert empty["next_cursor"] == woke["next_cursor"]
+
+    org_api.set_phase(legal["X-Session"], "Active", "legal")
+    org_api.set_phase(finance["X-Session"], "Active", "finance")
+    agents = c.get("/v1/mesh/agents", params={"role": "legal"}, headers=finance).json()
+    assert [(a["session"], a["user_id"], a["department"]) for a in agents["items"]] == [
+        (legal["X-Session"], "E5", "Legal")
+    ]
+    everyone = c.get("/v1/mesh/agents", headers=finance).json()
+    assert everyone["by_role"] == {"legal": 1, "finance": 1}
+    assert everyone["by_department"] == {"Legal": 1, "Finance": 1}
