@@ -86,3 +86,18 @@ def test_one_character_events_and_no_event_held_without_placeholders(
     with proxy.client() as client:
         seen = call(protocol, client, user(PROMPT, protocol, model="tiny", stream=True))
     assert seen.text == f"to {EMAIL}!"
+
+
+def test_openai_finish_chunk_carrying_text(proxy: Proxy) -> None:
+    # Some providers put the last text in the chunk with finish_reason: what the proxy
+    # held back must still come out after that text, not before it.
+    # Ending in a bracketless placeholder: it stays held (a "]" might follow) until the
+    # stream ends, while the same chunk's earlier text is emitted at once.
+    answer = f"Sent to {EMAIL_PH[1:-1]}"
+    with proxy.client() as client:
+        for k in range(1, len(answer)):
+            script = Script(text=answer, chunks=(answer[:k], answer[k:]), finish_with_last=True)
+            proxy.upstream.script("finish", script)
+            seen = call("openai", client, user(PROMPT, "openai", model="finish", stream=True))
+            assert seen.text == f"Sent to {EMAIL}", k
+            assert seen.finish == "stop"

@@ -86,14 +86,16 @@ class StreamTransformer:
             index = int(choice.get("index", 0))
             st = self._choice(index)
             delta = choice.get("delta") or {}
+            choice["delta"] = delta
             if isinstance(delta.get("content"), str):
                 delta["content"] = st.content.feed(delta["content"])
             if delta.get("tool_calls"):
                 self._tools(st, delta)
             if choice.get("finish_reason"):
+                # What was held back belongs after what this chunk already carries.
                 tail = self._flush(index, st)
                 if tail is not None:
-                    out.append(tail)
+                    _merge(delta, tail["choices"][0]["delta"])
                 if choice["finish_reason"] == "tool_calls" and st.allowed == 0:
                     choice["finish_reason"] = "stop"
         out.append(obj)
@@ -158,3 +160,17 @@ class StreamTransformer:
                 if tail is not None:
                     out.append(tail)
         return out
+
+
+def _merge(delta: dict[str, Any], tail: dict[str, Any]) -> None:
+    """Append flushed text and tool-call arguments to a chunk's delta, in stream order."""
+    if tail.get("content"):
+        delta["content"] = (delta.get("content") or "") + tail["content"]
+    for extra in tail.get("tool_calls") or []:
+        calls = delta.setdefault("tool_calls", [])
+        same = next((c for c in calls if c.get("index") == extra["index"]), None)
+        if same is None:
+            calls.append(extra)
+            continue
+        fn = same.setdefault("function", {})
+        fn["arguments"] = (fn.get("arguments") or "") + extra["function"]["arguments"]

@@ -56,6 +56,9 @@ class Script:
     error: dict[str, Any] | None = None
     fault: Fault | None = None
     fault_after: int = 2
+    # OpenAI only: send the last text piece in the chunk that carries finish_reason, as
+    # some providers do, instead of in a chunk of its own.
+    finish_with_last: bool = False
 
 
 @dataclass(frozen=True)
@@ -309,9 +312,13 @@ def _openai_events(model: str, text: str, script: Script) -> list[bytes]:
         )
 
     out = [chunk({"role": "assistant", "content": ""})]
-    out.extend(
-        chunk({"content": piece}) for piece in _pieces(text, script.chunk_size, script.chunks)
-    )
+    pieces = _pieces(text, script.chunk_size, script.chunks)
+    if script.finish_with_last and pieces and not script.tool_calls:
+        out.extend(chunk({"content": piece}) for piece in pieces[:-1])
+        out.append(chunk({"content": pieces[-1]}, "stop"))
+        out.append(b"data: [DONE]\n\n")
+        return out
+    out.extend(chunk({"content": piece}) for piece in pieces)
     for i, call in enumerate(script.tool_calls):
         head = {"index": i, "id": f"call_{i}", "type": "function"}
         out.append(
