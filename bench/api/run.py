@@ -106,6 +106,12 @@ async def load(port: int, request: bytes | None = None, make: Any = None) -> dic
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def post_bytes(port: int, token: str, body: bytes, key: str) -> bytes:
     return (
         f"POST /v1/mesh/tasks HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
@@ -220,6 +226,7 @@ def main() -> None:
             }
         ).encode()
         run_id = uuid.uuid4().hex[:8]
+        cpu_before = cpu_seconds(proc.pid)
         tasks = asyncio.run(
             load(
                 port,
@@ -228,11 +235,14 @@ def main() -> None:
                 ),
             )
         )
+        tasks_cpu = cpu_seconds(proc.pid) - cpu_before
+        cpu_before = cpu_seconds(proc.pid)
         healthz = asyncio.run(
             load(
                 port, request=(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").encode()
             )
         )
+        healthz_cpu = cpu_seconds(proc.pid) - cpu_before
         results = {
             "tasks_rps": round(tasks["rps"], 1),
             "tasks_p50_ms": round(tasks["p50_ms"], 2),
@@ -243,6 +253,9 @@ def main() -> None:
             "healthz_p99_ms": round(healthz["p99_ms"], 2),
             "ratio": round(tasks["rps"] / healthz["rps"], 3),
             "import_1000_seconds": round(import_seconds, 2),
+            # api process CPU per request (warm-up included in the CPU, not in the count).
+            "tasks_api_cpu_ms": round(tasks_cpu * 1000 / max(tasks["requests"], 1), 2),
+            "healthz_api_cpu_ms": round(healthz_cpu * 1000 / max(healthz["requests"], 1), 3),
             "clients": CLIENTS,
             "seconds": DURATION,
             "cpus": os.cpu_count(),
