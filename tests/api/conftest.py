@@ -39,6 +39,7 @@ def settings(db_url: str, cluster, profiles_namespace: str) -> ApiSettings:  # t
 
 @pytest.fixture
 def api(settings: ApiSettings, k8s_api: client.ApiClient) -> Iterator[Api]:
+    # Tests see 500s as responses, as clients would; ORGTWIN_TEST_RAISE=1 shows the traceback.
     raise_errors = bool(os.environ.get("ORGTWIN_TEST_RAISE"))
     with TestClient(create_app(settings), raise_server_exceptions=raise_errors) as test_client:
         yield Api(test_client, k8s_api, settings.namespace)
