@@ -88,6 +88,9 @@ def configure_kopf(kopf_settings: kopf.OperatorSettings, settings: OperatorSetti
     )
     # kopf timers need a finalizer so they stop before the object goes; name it ours.
     kopf_settings.persistence.finalizer = FINALIZER
+    # A timer caught mid-run on deletion is re-checked after this long (kopf: 60 s), which
+    # would hold the finalizer, and so the deletion, for a minute.
+    kopf_settings.background.cancellation_polling = 1.0
     # We post our own Events (one per transition); kopf's per-handler ones are noise.
     kopf_settings.posting.enabled = False
     kopf_settings.execution.max_workers = settings.max_workers

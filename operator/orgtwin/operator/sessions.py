@@ -336,10 +336,14 @@ def reconcile(
         if not d.want_pod and pod in (PodState.READY, PodState.STARTING, PodState.FAILED):
             rt.kube.delete("Pod", namespace, pod_name)
         secret_name = status.token_secret_name
-        if pin is not None:
+        if pin is not None or pod is not PodState.ABSENT:
             secret_name = k8s.session_secret_name(name)
-        if d.phase in TERMINAL_PHASES and status.token_secret_name:
-            rt.kube.delete("Secret", namespace, status.token_secret_name)
+        # On entering a terminal phase the token goes, whether or not an earlier pass
+        # (perhaps killed before writing status) recorded its name.
+        if d.phase in TERMINAL_PHASES and (
+            status.phase not in TERMINAL_PHASES or status.token_secret_name
+        ):
+            rt.kube.delete("Secret", namespace, k8s.session_secret_name(name))
             secret_name = ""
         has_pod = d.want_pod and (pin is not None or pod is not PodState.ABSENT)
         patch = _status_patch(
