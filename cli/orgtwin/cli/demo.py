@@ -144,7 +144,7 @@ def report(stack: Stack, outcomes: list[Outcome], seconds: float) -> str:
         f"  export KUBECONFIG={stack.s.kubeconfig}",
         f"  kubectl get agentsessions -o wide -n {stack.namespace}",
         f"  kubectl get orgusers,agentprofiles -n {stack.namespace}",
-        f"  api:   {stack.s.url('api')}/docs   (OpenAPI at /openapi.json)",
+        f"  api:   {stack.s.url('api')}/openapi.json   (docs/api.md has curl examples)",
         f"  proxy: {stack.s.url('proxy')}/metrics",
         f"  logs:  {stack.dir}/*.log",
         "  stop everything: make demo-down",
