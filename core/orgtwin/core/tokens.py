@@ -92,5 +92,9 @@ def verify(key: bytes, token: str, *, leeway: float = 5.0) -> SessionClaims:
 
 
 def new_signing_key() -> bytes:
-    """A fresh random signing key, for bootstrap and tests."""
-    return secrets.token_bytes(32)
+    """A fresh random signing key (256 bits), printable so it also travels as an env variable.
+
+    The api and proxy read the key from the environment, where NUL bytes or invalid
+    UTF-8 from raw random bytes would break it.
+    """
+    return secrets.token_urlsafe(32).encode("ascii")
