@@ -76,14 +76,17 @@ def test_sigkill_at_random_moments_converges(
     rng = random.Random(3)
     proc = operator_for(cluster, bare, tmp_path / "operator.log").start()
     stop = threading.Event()
+    lock = threading.Lock()
     kills: list[int] = []
 
     def chaos() -> None:
         # A bounded number of kills, each at a random moment of the workload.
         while len(kills) < 8 and not stop.wait(rng.uniform(1.0, 4.0)):
-            proc.kill()
-            kills.append(1)
-            if not stop.is_set():
+            with lock:
+                if stop.is_set():
+                    return
+                proc.kill()
+                kills.append(1)
                 proc.start()
 
     bare.profile("finance")
@@ -112,8 +115,14 @@ def test_sigkill_at_random_moments_converges(
             bare.fail_pod(name)
             expected[name] = "Failed"
         wait_for(lambda: phases(bare) == expected, 120, "final phases under SIGKILL", interval=1)
+    except BaseException:
+        with lock:
+            stop.set()
+            proc.stop()
+        raise
     finally:
-        stop.set()
+        with lock:
+            stop.set()
         chaos_thread.join(timeout=60)
     assert kills, "the chaos thread never killed the operator"
     # One more clean start settles anything a kill interrupted; then the state must be exact.

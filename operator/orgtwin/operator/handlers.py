@@ -36,6 +36,7 @@ def lookups_from(kw: dict[str, Any]) -> Lookups:
     user_idx: kopf.Index[Any, Any] = kw["user_idx"]
     links: kopf.Index[Any, Any] = kw["user_links"]
     by_user: kopf.Index[Any, Any] = kw["session_idx"]
+    pods: kopf.Index[Any, Any] = kw["pod_idx"]
 
     def one(index: kopf.Index[Any, Any], key: Any) -> Any:
         return next(iter(index.get(key, [])), None)
@@ -47,6 +48,7 @@ def lookups_from(kw: dict[str, Any]) -> Lookups:
         user_by_employee=lambda ns, eid: one(links, ("employee", ns, eid)),
         sessions_of_user=lambda ns, name: sorted(by_user.get((ns, name), [])),
         reports_of=lambda ns, eid: sorted(links.get(("manager", ns, eid), [])),
+        pod_state=lambda ns, session: one(pods, (ns, k8s.dns_label(session))),
     )
 
 
@@ -170,6 +172,19 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
             links[("manager", namespace, spec["managerId"])] = name
         return links
 
+    @kopf.index(
+        "",
+        "v1",
+        "pods",
+        labels={k8s.LABEL_COMPONENT: COMPONENT_AGENT, k8s.LABEL_MANAGED_BY: MANAGED_BY},
+        registry=registry,
+        id="pod_idx",
+    )
+    def pod_idx(**kw: Any) -> dict[Any, Any]:
+        body = kw["body"]
+        session = body["metadata"].get("labels", {}).get(k8s.LABEL_SESSION, "")
+        return {(kw["namespace"], session): sessions.pod_state_of(body).value}
+
     @kopf.index(*SESSION, registry=registry, id="session_idx")
     def session_idx(**kw: Any) -> dict[Any, Any]:
         namespace = kw["namespace"]
@@ -235,17 +250,7 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
     @kopf.on.create(*SESSION, registry=registry, id="session_changed")
     @kopf.on.update(*SESSION, registry=registry, id="session_changed")
     def session_changed(**kw: Any) -> None:
-        # A just-created session has no status anyone else could have written yet.
-        fresh = dict(kw["body"]) if kw["reason"] == "create" else None
-        _guard(
-            settings,
-            sessions.reconcile,
-            rt(),
-            lookups_from(kw),
-            kw["namespace"],
-            kw["name"],
-            fresh,
-        )
+        _guard(settings, sessions.reconcile, rt(), lookups_from(kw), kw["namespace"], kw["name"])
 
     @kopf.timer(
         *SESSION, interval=settings.session_timer_seconds, registry=registry, id="session_tick"
@@ -287,4 +292,6 @@ def register(registry: kopf.OperatorRegistry, settings: OperatorSettings) -> Non
                 pods_seen[uid] = current
         interesting = current in (PodState.READY, PodState.FAILED) and before is not current
         if event_type == "DELETED" or interesting:
-            _guard(settings, sessions.reconcile, rt(), lookups_from(kw), namespace, owner)
+            # kopf never retries event handlers: retry transient failures here; the session
+            # tick compares the pod index with the phase and catches anything still missed.
+            _retrying(settings, sessions.reconcile, rt(), lookups_from(kw), namespace, owner)

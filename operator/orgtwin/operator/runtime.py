@@ -66,6 +66,7 @@ class Lookups:
     user_by_employee: Callable[[str, str], str | None] = lambda _ns, _id: None
     sessions_of_user: Callable[[str, str], list[str]] = lambda _ns, _name: []
     reports_of: Callable[[str, str], list[str]] = lambda _ns, _id: []
+    pod_state: Callable[[str, str], str | None] = lambda _ns, _session: None
 
 
 @dataclass

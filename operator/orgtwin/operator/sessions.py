@@ -291,19 +291,14 @@ def reconcile(
     lookups: Lookups,
     namespace: str,
     name: str,
-    fresh: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Bring one session to the state its spec, its user, its pod and the clock call for.
-
-    ``fresh`` is a body known to be current (a just-created object); otherwise we GET.
-    """
+    """Bring one session to the state its spec, its user, its pod and the clock call for."""
     key = f"{namespace}/{name}"
     with rt.lock(KIND, namespace, name), rt.metrics.reconcile(KIND):
-        if fresh is None or rt.has_written(KIND, namespace, name):
-            body = rt.kube.get(k8s.SESSION_PLURAL, namespace, name)
-        else:
-            body = fresh
+        # Always read: a body handed over by kopf may predate a write still in flight from
+        # an earlier pass or a killed predecessor (the SIGKILL test found exactly that).
+        body = rt.kube.get(k8s.SESSION_PLURAL, namespace, name)
         if body is None or body["metadata"].get("deletionTimestamp"):
             rt.metrics.set_phase(key, None)
             return

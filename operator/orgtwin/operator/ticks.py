@@ -8,7 +8,7 @@ from typing import Any
 from orgtwin.core.crds.models import TERMINAL_PHASES
 from orgtwin.operator import conditions
 from orgtwin.operator.conditions import parse_time
-from orgtwin.operator.fsm import DEFAULT_IDLE, DEFAULT_MAX, DEFAULT_RETENTION
+from orgtwin.operator.fsm import DEFAULT_IDLE, DEFAULT_MAX, DEFAULT_RETENTION, PodState
 from orgtwin.operator.runtime import Lookups
 from orgtwin.operator.sessions import duration as _duration
 
@@ -30,6 +30,12 @@ def tick_needed(lookups: Lookups, namespace: str, body: Any, now: datetime) -> b
         window = _duration(defaults.get("retention"), DEFAULT_RETENTION)
         return stamp is None or now >= stamp + window
     if phase not in ("Active", "Paused") or status.get("failureRequest"):
+        return True
+    # The pod as the watch last saw it must match the phase (a missed pod event).
+    pod = lookups.pod_state(namespace, body["metadata"]["name"])
+    if (phase == "Active" and pod != PodState.READY.value) or (
+        phase == "Paused" and pod is not None
+    ):
         return True
     started = parse_time(status.get("startedAt"))
     max_duration = _duration(spec.get("maxDuration"), defaults.get("maxDuration"), DEFAULT_MAX)
