@@ -148,7 +148,7 @@ class LocalCluster:
             },
         }
         self.kubectl("apply", "-f", "-", stdin=json.dumps(node))
-        self.kubectl("wait", "--for=condition=Ready", f"node/{name}", "--timeout=120s")
+        self.kubectl("wait", "--for=condition=Ready", f"node/{name}", "--timeout=300s", timeout=330)
 
     def install_crds(self) -> None:
         self.kubectl("apply", "--server-side", "-f", str(CRDS_DIR))
