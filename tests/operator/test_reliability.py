@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,8 +73,8 @@ def assert_deletable(objs: Objects) -> None:
 
 @pytest.mark.xfail(
     strict=False,
-    reason="known bug, issue 3 open: after random SIGKILLs 4-7 of 100 sessions stay Active "
-    "after pause/complete/pod failure; cause not found yet",
+    reason="known bug, issue 3 open: in the full operator suite some sessions whose pod was "
+    "set to phase Failed stay Active (pause and complete converge); passes when run alone",
 )
 def test_sigkill_at_random_moments_converges(
     cluster: object, bare: Objects, tmp_path: Path
@@ -120,9 +121,15 @@ def test_sigkill_at_random_moments_converges(
         for name in names[40:50]:
             bare.fail_pod(name)
             expected[name] = "Failed"
-        wait_for(
-            lambda: phases(bare) == expected, 120, "final phases under SIGKILL", interval=1, slack=1
-        )
+
+        def mismatched() -> dict[str, tuple[str | None, str]]:
+            got = phases(bare)
+            return {n: (got.get(n), want) for n, want in expected.items() if got.get(n) != want}
+
+        deadline = time.monotonic() + 120
+        while (wrong := mismatched()) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert not wrong, f"sessions not in their final phase (got, want): {wrong}"
     except BaseException:
         with lock:
             stop.set()
