@@ -8,10 +8,12 @@ or listening port behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -190,6 +192,13 @@ class LocalCluster:
             deadline = time.monotonic() + 30
             while any(ports.pid_alive(p) for p in pids) and time.monotonic() < deadline:
                 time.sleep(0.2)
+            # A component that ignored kwokctl's stop is still ours: kill it by its PID.
+            for pid in [p for p in pids if ports.pid_alive(p)]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while any(ports.pid_alive(p) for p in pids) and time.monotonic() < deadline:
+                time.sleep(0.1)
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def info(self) -> dict[str, Any]:
