@@ -179,7 +179,7 @@ def respond(body: dict[str, Any]) -> Script:
             type="expense",
             title="Expense claim " + _masked_summary(turn.prompt)[:150],
             body=turn.prompt,
-            data={"amount": (AMOUNT.search(turn.prompt) or [""])[0]},
+            data={"amount": amount.group(0) if (amount := AMOUNT.search(turn.prompt)) else ""},
         )
     if "legal review" in prompt:
         return _initiate(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import time
 import uuid
@@ -183,7 +184,7 @@ class Driver:
     def start_agent(self, session: str, prompts: list[str], trace_id: str | None = None) -> str:
         """One simulated goose for an Active session; loops on its inbox when no prompt."""
         profile_dir, token = self._profile_dir(session)
-        env = self.stack._base_env("ORGTWIN_")
+        env = self.stack.env_for("ORGTWIN_")
         env.update(
             {
                 "ORGTWIN_PROFILE_DIR": str(profile_dir),
@@ -222,7 +223,7 @@ class Driver:
         deadline = time.monotonic() + timeout
         while pid and time.monotonic() < deadline:
             try:
-                done, _ = __import__("os").waitpid(pid, __import__("os").WNOHANG)
+                done, _ = os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 done = pid
             if done == pid:

@@ -176,7 +176,8 @@ class Stack:
             core.replace_namespaced_secret(k8s.SIGNING_SECRET_NAME, self.namespace, secret)
         self.kubectl("apply", "-n", self.namespace, "-f", str(SAMPLES / "profiles"))
 
-    def _base_env(self, prefix: str) -> dict[str, str]:
+    def env_for(self, prefix: str) -> dict[str, str]:
+        """This process's environment plus the tenant settings under ``prefix``."""
         env = dict(os.environ)
         env.update(
             {
@@ -189,7 +190,7 @@ class Stack:
         return env
 
     def _api_env(self) -> dict[str, str]:
-        env = self._base_env("ORGTWIN_API_")
+        env = self.env_for("ORGTWIN_API_")
         env.update(
             {
                 "ORGTWIN_API_PORT": str(self.s.ports["api"]),
@@ -205,7 +206,7 @@ class Stack:
         return env
 
     def _proxy_env(self) -> dict[str, str]:
-        env = self._base_env("ORGTWIN_PROXY_")
+        env = self.env_for("ORGTWIN_PROXY_")
         upstream = self.s.url("upstream") + "/v1"
         env.update(
             {
@@ -225,7 +226,7 @@ class Stack:
         return env
 
     def _operator_env(self) -> dict[str, str]:
-        env = self._base_env("ORGTWIN_OPERATOR_")
+        env = self.env_for("ORGTWIN_OPERATOR_")
         env.update(
             {
                 "ORGTWIN_OPERATOR_NAMESPACES": json.dumps([self.namespace]),
