@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dockerfiles
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,21 +22,11 @@ DOCKERFILE = ROOT / "agent" / "Dockerfile"
 
 
 def instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs with line continuations joined and comments dropped."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    out = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            word, _, rest = line.partition(" ")
-            out.append((word.upper(), rest.strip()))
-    return out
+    return dockerfiles.instructions(DOCKERFILE)
 
 
 def final_stage() -> list[tuple[str, str]]:
-    steps = instructions()
-    last_from = max(i for i, (word, _) in enumerate(steps) if word == "FROM")
-    return steps[last_from:]
+    return dockerfiles.final_stage(DOCKERFILE)
 
 
 def test_base_is_a_pinned_goose_release() -> None:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dockerfiles
 import pytest
 import yaml
 from chart_kit import CHART
@@ -25,20 +26,11 @@ DOCKERFILE = tools.REPO_ROOT / "deploy" / "Dockerfile"
 
 
 def instructions() -> list[tuple[str, str]]:
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    out = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            word, _, rest = line.partition(" ")
-            out.append((word.upper(), rest.strip()))
-    return out
+    return dockerfiles.instructions(DOCKERFILE)
 
 
 def final_stage() -> list[tuple[str, str]]:
-    steps = instructions()
-    last = max(i for i, (word, _) in enumerate(steps) if word == "FROM")
-    return steps[last:]
+    return dockerfiles.final_stage(DOCKERFILE)
 
 
 def test_base_is_a_pinned_python_311_slim() -> None:
