@@ -157,7 +157,7 @@ def _create_children(rt: Runtime, ctx: SessionContext, facts: Facts, resuming: b
     rt.kube.create(builders.pod(ctx))
 
 
-def _status_patch(
+def status_patch(
     status: AgentSessionStatus,
     d: Decision,
     generation: int,
@@ -204,7 +204,12 @@ def _status_patch(
                 now,
             ),
         )
-    elif conditions.get(conds, conditions.TRANSITION_VALID) is not None:
+    elif (
+        conditions.get(conds, conditions.TRANSITION_VALID) is not None
+        and generation != status.observed_generation
+    ):
+        # Only a new request clears a refusal: a later pass for another reason (the pod
+        # going away, the timer) must not report the refused request as accepted.
         conds = conditions.set_condition(
             conds,
             conditions.make(
@@ -341,7 +346,7 @@ def reconcile(
             rt.kube.delete("Secret", namespace, k8s.session_secret_name(name))
             secret_name = ""
         has_pod = d.want_pod and (pin is not None or pod is not PodState.ABSENT)
-        patch = _status_patch(
+        patch = status_patch(
             status,
             d,
             facts.generation,
