@@ -19,6 +19,7 @@ from orgtwin.proxy.profiles import EngineCache, ProfileSource, StaticProfiles
 from orgtwin.proxy.sessions import SessionCache
 from orgtwin.proxy.settings import ProxySettings
 from orgtwin.proxy.state import ProxyState
+from orgtwin.proxy.transport import AiohttpTransport
 
 
 def create_app(
@@ -49,7 +50,8 @@ def create_app(
             pool=settings.connect_timeout_seconds,
         )
         limits = httpx.Limits(max_connections=512, max_keepalive_connections=128)
-        async with httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport) as client:
+        upstream = transport or AiohttpTransport(limits)
+        async with httpx.AsyncClient(timeout=timeout, transport=upstream) as client:
             app.state.proxy = ProxyState(
                 settings=settings,
                 client=client,

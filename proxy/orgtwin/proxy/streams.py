@@ -95,27 +95,23 @@ async def relay_stream(
         async for raw in upstream.aiter_raw():
             t = time.perf_counter()
             out: list[bytes] = []
-            for ev in parser.feed(raw):
-                out.extend(handler.event(ev.name, ev.data))
+            try:
+                for ev in parser.feed(raw):
+                    out.extend(handler.event(ev.name, ev.data))
+            except (_MalformedError, _UpstreamReportedError, UnicodeDecodeError) as exc:
+                # One network read can carry good events before the bad one: those
+                # still go to the client, then the error.
+                failure = _event_failure(exc)
             yield time.perf_counter() - t
             for piece in out:
                 yield piece
-        if not handler.done:
-            failure = UpstreamError(
-                "the upstream stream ended before it was complete", kind="upstream_truncated"
-            )
-    except _MalformedError:
-        failure = UpstreamError(
-            "the upstream provider sent a malformed stream event", kind="upstream_malformed"
-        )
-    except _UpstreamReportedError:
-        failure = UpstreamError(
-            "the upstream provider reported an error mid-stream", kind="upstream_error"
-        )
-    except UnicodeDecodeError:
-        failure = UpstreamError(
-            "the upstream provider sent invalid UTF-8", kind="upstream_malformed"
-        )
+            if failure is not None:
+                break
+        else:
+            if not handler.done:
+                failure = UpstreamError(
+                    "the upstream stream ended before it was complete", kind="upstream_truncated"
+                )
     except httpx.TimeoutException:
         failure = UpstreamError(
             "the upstream provider timed out mid-stream", status=504, kind="upstream_timeout"
@@ -128,3 +124,15 @@ async def relay_stream(
             yield piece
         yield error_event(protocol, failure)
         yield failure
+
+
+def _event_failure(exc: Exception) -> UpstreamError:
+    if isinstance(exc, _UpstreamReportedError):
+        return UpstreamError(
+            "the upstream provider reported an error mid-stream", kind="upstream_error"
+        )
+    if isinstance(exc, UnicodeDecodeError):
+        return UpstreamError("the upstream provider sent invalid UTF-8", kind="upstream_malformed")
+    return UpstreamError(
+        "the upstream provider sent a malformed stream event", kind="upstream_malformed"
+    )
