@@ -13,7 +13,7 @@ sys.path.insert(0, str(REPO / "tests" / "core" / "privacy"))
 from pii_corpus import generate  # noqa: E402
 
 from orgtwin.core.privacy import Engine  # noqa: E402
-from orgtwin.core.privacy.detectors import _phone_valid  # noqa: E402
+from orgtwin.core.privacy.phones import phone_valid  # noqa: E402
 
 
 def corpus_chunks(size: int = 4096) -> tuple[list[str], Engine]:
@@ -48,7 +48,7 @@ def _rate(fn: Callable[[str], object], chunks: list[str]) -> float:
 
 def engine_rate(chunks: list[str], engine: Engine) -> float:
     # Cold caches: the phone-validation cache would otherwise flatter repeated runs.
-    _phone_valid.cache_clear()
+    phone_valid.cache_clear()
     return _rate(engine.mask, chunks)
 
 

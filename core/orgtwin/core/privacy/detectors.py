@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-
-import phonenumbers
 
 from orgtwin.core.errors import FieldProblem, InputValidationError
 from orgtwin.core.privacy import patterns as p
@@ -20,6 +17,7 @@ from orgtwin.core.privacy.checksums import (
     luhn_valid,
     ssn_valid,
 )
+from orgtwin.core.privacy.phones import phone_valid
 from orgtwin.core.privacy.types import (
     ACCOUNT_NUMBER,
     CREDIT_CARD,
@@ -48,18 +46,24 @@ def _count_digits(text: str) -> int:
 
 
 _LOCAL_BEFORE = frozenset("._%+-/")
+# The regex engine cannot search backwards: the text before "@" is reversed instead.
+_LOCAL_RUN_REVERSED = re.compile(r"[A-Za-z0-9._%+-]{0,64}")
+_LOCAL_FIRST = re.compile(r"[A-Za-z0-9_]")
 
 
 def find_emails(text: str) -> Iterator[Detection]:
-    # Anchored on "@": the domain is matched forwards, the local part backwards.
+    # Anchored on "@": the domain is matched forwards, the local part backwards. The
+    # local part starts at the first letter, digit or "_" of the run before "@".
     if "@" not in text:
         return
     for m in p.EMAIL_DOMAIN_RE.finditer(text):
         at = m.start()
-        local = p.EMAIL_LOCAL_RE.search(text, max(0, at - 64), at)
-        if local is None:
+        low = at - 64
+        run = _LOCAL_RUN_REVERSED.match(text[at - 1 : low - 1 if low > 0 else None : -1])
+        first = _LOCAL_FIRST.search(text, at - run.end(), at) if run and at else None
+        if first is None:
             continue
-        start = local.start()
+        start = first.start()
         if start > 0 and (text[start - 1].isalnum() or text[start - 1] in _LOCAL_BEFORE):
             continue
         yield Detection(EMAIL, start, m.end(), 0.95, "email")
@@ -107,28 +111,6 @@ def _around(
             yield m
 
 
-@functools.lru_cache(maxsize=8192)
-def _phone_valid(candidate: str) -> bool:
-    # Cached: every turn re-sends the conversation, so the same numbers come back.
-    national = not candidate.startswith("+")
-    # Cheap shape checks first: phonenumbers is exact but slow, and dates, versions and
-    # amounts produce many candidates.
-    if national:
-        digits = "".join(_DIGIT.findall(candidate))
-        if len(digits) == 11 and digits[0] == "1":
-            digits = digits[1:]
-        # North American numbers: area code and exchange start with 2-9.
-        if len(digits) != 10 or digits[0] in "01" or digits[3] in "01":
-            return False
-    elif not 8 <= _count_digits(candidate) <= 15:
-        return False
-    try:
-        number = phonenumbers.parse(candidate, None if candidate.startswith("+") else "US")
-    except phonenumbers.NumberParseException:
-        return False
-    return bool(phonenumbers.is_valid_number(number))
-
-
 def find_phones(text: str) -> Iterator[Detection]:
     yield from find_phone_shapes(text)
     yield from find_phone_context(text)
@@ -140,17 +122,17 @@ def find_phone_shapes(text: str) -> Iterator[Detection]:
         digits = _count_digits(candidate)
         if digits < 8:
             continue
-        if _phone_valid(candidate):
+        if phone_valid(candidate):
             yield Detection(PHONE, m.start(), m.end(), 0.9, "phone")
         elif digits > 11:
             # A number glued to the next one ("+44 20 7946 0958 42"): try sub-runs.
-            for start, end in _sub_runs(candidate, _PHONE_GROUP, _phone_valid):
+            for start, end in _sub_runs(candidate, _PHONE_GROUP, phone_valid):
                 yield Detection(PHONE, m.start() + start, m.start() + end, 0.9, "phone")
 
 
 def find_phone_context(text: str) -> Iterator[Detection]:
     for m in _around(text, ("phone", "tel", "mobile", "cell", "call", "fax"), p.PHONE_CONTEXT_RE):
-        if _phone_valid(m.group(1)):
+        if phone_valid(m.group(1)):
             yield Detection(PHONE, m.start(1), m.end(1), 0.8, "phone")
 
 
@@ -295,26 +277,53 @@ def find_account_numbers(text: str) -> Iterator[Detection]:
         yield Detection(ACCOUNT_NUMBER, m.start(1), m.end(1), 0.8, "account_number")
 
 
+def _anchored(text: str, anchors: tuple[str, ...], rx: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    """rx.finditer(text) for a pattern that can only match where one of ``anchors`` starts.
+
+    str.find skips to the few places worth trying; the regex engine would try every
+    character of the pattern's first-character class.
+    """
+    starts: list[int] = []
+    for anchor in anchors:
+        i = text.find(anchor)
+        while i >= 0:
+            starts.append(i)
+            i = text.find(anchor, i + 1)
+    last = 0
+    for i in sorted(starts):
+        if i < last:
+            continue
+        m = rx.match(text, i)
+        if m is not None:
+            last = m.end()
+            yield m
+
+
 def find_secrets(text: str) -> Iterator[Detection]:
-    if any(prefix in text for prefix in p.SECRET_PREFIXES):
-        for m in p.SECRET_RE.finditer(text):
-            yield Detection(SECRET, m.start(), m.end(), 0.95, "secret")
+    for m in _anchored(text, p.SECRET_PREFIXES, p.SECRET_RE):
+        yield Detection(SECRET, m.start(), m.end(), 0.95, "secret")
     if "-----BEGIN" in text:
         for m in p.PEM_RE.finditer(text):
             yield Detection(SECRET, m.start(), m.end(), 0.95, "secret")
 
 
 def find_url_credentials(text: str) -> Iterator[Detection]:
-    if "://" not in text:
-        return
-    for m in p.URL_CREDENTIALS_RE.finditer(text):
-        yield Detection(URL_CREDENTIALS, m.start(1), m.end(1), 0.95, "url_credentials")
+    # Anchored on "://": the user info is matched forwards, the scheme backwards.
+    last = 0
+    i = text.find("://")
+    while i >= 0:
+        userinfo = p.URL_USERINFO_RE.match(text, i + 3)
+        if userinfo is not None and p.URL_SCHEME_RE.search(text, max(last, i - 16), i):
+            yield Detection(
+                URL_CREDENTIALS, userinfo.start(1), userinfo.end(1), 0.95, "url_credentials"
+            )
+            last = userinfo.end()
+        i = text.find("://", i + 1)
 
 
 def find_context_persons(text: str) -> Iterator[Detection]:
     words = ("contact", "dear", "attn", "cc:", "ask")
-    has_title = any(title in text for title in ("Dr", "Mr", "Ms", "Mx", "Prof"))
-    titled = p.PERSON_TITLE_RE.finditer(text) if has_title else iter(())
+    titled = _anchored(text, ("Dr", "Mr", "Ms", "Mx", "Prof"), p.PERSON_TITLE_RE)
     for m in itertools.chain(titled, _around(text, words, p.PERSON_CONTEXT_RE)):
         names = m.group(1).split()
         # Drop trailing non-names ("Contact Jane Support") and skip pure non-names.

@@ -70,7 +70,7 @@ SECRET_RE: Final = re.compile(
     r"|x(?<!\wx)ox[abposr]-[A-Za-z0-9-]{10,}"
     r"|e(?<!\we)yJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"
 )
-# Literal prefixes of SECRET_RE: most texts contain none, and `in` is much cheaper.
+# Literal prefixes of SECRET_RE: it can only match where one of these starts.
 SECRET_PREFIXES: Final = (
     "sk-", "AKIA", "ASIA", "AIza", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",
     "glpat-", "xox", "eyJ",
@@ -79,7 +79,10 @@ PEM_RE: Final = re.compile(
     r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.DOTALL
 )
 
-URL_CREDENTIALS_RE: Final = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,15}://([^\s:/@]+:[^\s/@]+)@")
+# "scheme://user:password@", in two parts around "://": the scheme is searched for
+# between "://" and the 16 characters before it.
+URL_SCHEME_RE: Final = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,15}\Z")
+URL_USERINFO_RE: Final = re.compile(r"([^\s:/@]+:[^\s/@]+)@")
 
 _NAME = r"[A-Z][a-z'\u2019-]+"
 PERSON_TITLE_RE: Final = re.compile(
