@@ -92,9 +92,14 @@ def test_complete_deletes_pod_and_token(objs: Objects, from_phase: str) -> None:
     objs.patch_spec(S, "s1", {"desiredState": "Completed"})
     status = objs.wait_phase("s1", "Completed")
     assert status["completedAt"]
+    # The phase is recorded first, then the children go, then the token's name.
     wait_for(lambda: objs.pod("s1") is None, 30, "pod deleted")
-    assert not objs.secret_exists("s1")
-    assert status.get("tokenSecretName", "") == ""
+    wait_for(lambda: not objs.secret_exists("s1"), 30, "token Secret deleted")
+    wait_for(
+        lambda: objs.wait_phase("s1", "Completed").get("tokenSecretName", "") == "",
+        30,
+        "tokenSecretName cleared",
+    )
     objs.wait_event("Completed")
 
 
@@ -106,7 +111,7 @@ def test_pod_failure_fails_the_session(objs: Objects) -> None:
     ready = objs.condition(S, "s1", "Ready")
     assert (ready["status"], ready["reason"]) == ("False", "PodFailed")
     wait_for(lambda: objs.pod("s1") is None, 30, "failed pod deleted")
-    assert not objs.secret_exists("s1")
+    wait_for(lambda: not objs.secret_exists("s1"), 30, "token Secret deleted")
     assert [e for e in objs.wait_event("PodFailed") if e.type == "Warning"]
 
 
@@ -126,7 +131,7 @@ def test_idle_timeout_expires(objs: Objects) -> None:
     assert status["expiredAt"]
     assert objs.condition(S, "s1", "Ready")["reason"] == "IdleTimeout"
     wait_for(lambda: objs.pod("s1") is None, 30, "pod deleted")
-    assert not objs.secret_exists("s1")
+    wait_for(lambda: not objs.secret_exists("s1"), 30, "token Secret deleted")
 
 
 def test_activity_is_read_from_last_activity_at(objs: Objects) -> None:

@@ -333,33 +333,47 @@ def reconcile(
         if d.want_pod and ctx is not None and pod is PodState.ABSENT:
             _create_children(rt, ctx, facts, resuming=status.phase == "Paused")
             pin = profile
-        if not d.want_pod and pod in (PodState.READY, PodState.STARTING, PodState.FAILED):
-            rt.kube.delete("Pod", namespace, pod_name)
-        secret_name = status.token_secret_name
-        if pin is not None or pod is not PodState.ABSENT:
-            secret_name = k8s.session_secret_name(name)
+        pod_left = not d.want_pod and pod in (PodState.READY, PodState.STARTING, PodState.FAILED)
         # On entering a terminal phase the token goes, whether or not an earlier pass
         # (perhaps killed before writing status) recorded its name.
-        if d.phase in TERMINAL_PHASES and (
-            status.phase not in TERMINAL_PHASES or status.token_secret_name
-        ):
+        token_left = d.phase in TERMINAL_PHASES and (
+            status.phase not in TERMINAL_PHASES or bool(status.token_secret_name)
+        )
+        secret_name = status.token_secret_name
+        if pin is not None or pod is not PodState.ABSENT or token_left:
+            secret_name = k8s.session_secret_name(name)
+        has_pod = d.want_pod and (pin is not None or pod is not PodState.ABSENT)
+        stamp = conditions.now_rfc3339(moment)
+
+        def write(current: dict[str, Any], secret: str) -> dict[str, Any]:
+            patch = status_patch(
+                AgentSessionStatus.model_validate(current),
+                d,
+                facts.generation,
+                stamp,
+                pin,
+                profile,
+                pod_name if has_pod else "",
+                secret,
+            )
+            if patch != {k: v for k, v in current.items() if k in patch} or set(patch) - set(
+                current
+            ):
+                rv = rt.kube.patch_status(k8s.SESSION_PLURAL, namespace, name, patch)
+                rt.wrote(KIND, namespace, name, rv or "gone")
+            return {**current, **patch}
+
+        current = raw_status
+        if d.phase in TERMINAL_PHASES and (pod_left or token_left):
+            # Record the terminal phase before removing the evidence: a kill between the
+            # two then leaves a terminal session whose leftovers the next pass removes, not
+            # an Active session without its failed pod, which would start a new one.
+            current = write(current, secret_name)
+        if pod_left:
+            rt.kube.delete("Pod", namespace, pod_name)
+        if token_left:
             rt.kube.delete("Secret", namespace, k8s.session_secret_name(name))
             secret_name = ""
-        has_pod = d.want_pod and (pin is not None or pod is not PodState.ABSENT)
-        patch = status_patch(
-            status,
-            d,
-            facts.generation,
-            conditions.now_rfc3339(moment),
-            pin,
-            profile,
-            pod_name if has_pod else "",
-            secret_name,
-        )
-        if patch != {k: v for k, v in raw_status.items() if k in patch} or set(patch) - set(
-            raw_status
-        ):
-            rv = rt.kube.patch_status(k8s.SESSION_PLURAL, namespace, name, patch)
-            rt.wrote(KIND, namespace, name, rv or "gone")
+        write(current, secret_name)
         rt.metrics.set_phase(key, d.phase)
         _announce(rt, body, raw_status, d, facts)
