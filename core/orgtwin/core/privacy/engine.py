@@ -17,15 +17,17 @@ from typing import Protocol
 from orgtwin.core.crds.models import PrivacySpec
 from orgtwin.core.privacy.detectors import (
     NUMERIC_FINDERS,
-    TEXT_FINDERS,
+    SCAN_FINDERS,
     CustomFinder,
     Finder,
+    ScanFinder,
     compile_custom,
 )
 from orgtwin.core.privacy.directory import Directory
 from orgtwin.core.privacy.numeric import numeric_view
 from orgtwin.core.privacy.placeholders import Minter, PlaceholderMap
 from orgtwin.core.privacy.restore import RestoreMap
+from orgtwin.core.privacy.scan import TRIGGERS_ONLY, Scanner
 from orgtwin.core.privacy.types import BUILTIN_TYPES, Detection
 
 
@@ -82,12 +84,14 @@ class Engine:
         wanted = set(entities) or set(BUILTIN_TYPES)
         self.types = frozenset(wanted | {c.type for c in custom})
         self._numeric: list[Finder] = [f for t, f in NUMERIC_FINDERS.items() if t in wanted]
-        self._finders: list[Finder] = [f for t, f in TEXT_FINDERS.items() if t in wanted]
-        self._finders.extend(custom)
-        if directory is not None and directory.size:
-            self._finders.append(directory.find)
+        self._scan_finders: list[ScanFinder] = [f for t, f in SCAN_FINDERS.items() if t in wanted]
+        # Custom patterns and the NER backend see the plain text.
+        self._finders: list[Finder] = list(custom)
         if ner is not None:
             self._finders.append(ner.find)
+        # One walk finds every trigger word and, with a directory, every person in it.
+        self._people = directory is not None and directory.size > 0
+        self._scanner: Scanner = directory.scanner if directory and self._people else TRIGGERS_ONLY
         self._minter = Minter(secret)
 
     @classmethod
@@ -113,9 +117,13 @@ class Engine:
         """Every PII span in ``text``, overlaps resolved, sorted by start."""
         if not text:
             return []
-        found: list[Detection] = []
+        scan = self._scanner.scan(text)
+        types = self.types
+        found = [d for d in scan.people if d.type in types] if self._people else []
+        for scan_finder in self._scan_finders:
+            found.extend(scan_finder(scan))
         for finder in self._finders:
-            found.extend(d for d in finder(text) if d.type in self.types)
+            found.extend(d for d in finder(text) if d.type in types)
         view = numeric_view(text) if self._numeric else None
         if view is not None:
             for finder in self._numeric:

@@ -21,11 +21,14 @@ PHONE_RE: Final = re.compile(
     r"|\((?<![\w+/.-]\()\d{1,5}\)[ .-]?\d{1,5}(?:[ .-]\d{1,5}){0,5}"
     r"|\d(?<![\w+/.-]\d)\d{0,4}(?:[ .-]\d{1,5}){1,5})" + _PHONE_END
 )
+# Trigger words: a context pattern can only match where one of its words starts.
+PHONE_WORDS: Final = ("phone", "tel", "mobile", "cell", "call", "fax")
 PHONE_CONTEXT_RE: Final = re.compile(
     r"(?i:\b(?:phone|tel|telephone|mobile|cell|call|fax)\b)\W{0,4}(\d{10,11})(?!\w)"
 )
 
 SSN_RE: Final = re.compile(r"(\d(?<![\w-]\d)\d\d)([- ])(\d{2})\2(\d{4})(?![\w-])")
+SSN_WORDS: Final = ("ssn", "social security")
 SSN_CONTEXT_RE: Final = re.compile(
     r"(?i:\b(?:ssn|social security(?: number| no\.?)?)\b)\W{0,4}(\d{9})(?!\w)"
 )
@@ -49,11 +52,13 @@ _DATE = (
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}})"
 )
+DOB_WORDS: Final = ("date", "birth", "dob", "d.o.b", "born")
 DOB_RE: Final = re.compile(
     r"(?i:\b(?:date\s+of\s+birth|d\.o\.b\.?|dob|birth\s*date|birthday|born(?:\s+on)?)\b)"
     rf"\s*(?:is\s+)?[:=-]?\s*({_DATE})(?!\w)"
 )
 
+ACCOUNT_WORDS: Final = ("account", "acct", "a/c")
 ACCOUNT_RE: Final = re.compile(
     r"(?i:\b(?:account|acct|a/c)(?:\s*(?:number|num|no\.?|#))?)\s*(?:is\s+)?[:#=]?\s*"
     r"(\d[\d-]{4,22}\d)(?![\w-])"
@@ -81,14 +86,17 @@ PEM_RE: Final = re.compile(
 
 # "scheme://user:password@", in two parts around "://": the scheme is searched for
 # between "://" and the 16 characters before it.
+URL_SEPARATOR: Final = "://"
 URL_SCHEME_RE: Final = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,15}\Z")
 URL_USERINFO_RE: Final = re.compile(r"([^\s:/@]+:[^\s/@]+)@")
 
 _NAME = r"[A-Z][a-z'\u2019-]+"
+TITLES: Final = ("Dr", "Mr", "Ms", "Mx", "Prof")
 PERSON_TITLE_RE: Final = re.compile(
     r"(?:D(?<!\wD)r|M(?<!\wM)(?:rs|r|s|x)|P(?<!\wP)rof)\.?[ \t]+"
     rf"({_NAME}(?:[ \t]+{_NAME})?)"
 )
+PERSON_WORDS: Final = ("contact", "dear", "attn", "cc:", "ask")
 PERSON_CONTEXT_RE: Final = re.compile(
     r"(?:[Cc](?<!\w[Cc])(?:ontact|c:)|[Dd](?<!\w[Dd])ear|[Aa](?<!\w[Aa])(?:ttn:?|sk))[ \t]+"
     rf"({_NAME}(?:[ \t]+{_NAME}){{0,2}})"

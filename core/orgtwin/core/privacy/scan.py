@@ -1,0 +1,167 @@
+"""One pass over a text for every word-triggered detector and for the org directory.
+
+Context detectors start at a trigger word ("phone", "dear"), secrets at a key prefix,
+URL credentials at "://", and the directory at one of its entries. A single
+Aho-Corasick automaton holds all of them and walks the lower-cased text once, where
+one str.find per word and a second walk for the directory cost several times more.
+
+Matching is tolerant of case and of whitespace (a name split over a line break still
+matches); directory hits are only accepted on word boundaries, so "Ann Lee" is not
+found inside "Joann Leeds". Trigger hits are candidates: each detector confirms them
+with its own (case-sensitive where it matters) regex at that offset.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import ahocorasick
+
+from orgtwin.core.privacy import patterns as p
+from orgtwin.core.privacy.types import PERSON, Detection
+
+_WS_RUN = re.compile(r"  +")  # written out: a literal prefix lets the regex engine skip ahead
+# Whitespace characters other than the space; each becomes a space, keeping offsets.
+_OTHER_WS = "\t\n\r\x0b\x0c\x85\xa0\u2028\u2029"
+
+TRIGGERS: frozenset[str] = frozenset(
+    word.lower()
+    for group in (
+        p.PHONE_WORDS,
+        p.SSN_WORDS,
+        p.DOB_WORDS,
+        p.ACCOUNT_WORDS,
+        p.PERSON_WORDS,
+        p.TITLES,
+        p.SECRET_PREFIXES,
+        (p.URL_SEPARATOR,),
+    )
+    for word in group
+)
+
+
+def normalise(value: str) -> str:
+    """A directory value as the automaton holds it: lower case, single spaces."""
+    return " ".join(value.split()).lower()
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+class _Folded:
+    """Lower-cased text with whitespace runs collapsed, plus the way back to original offsets."""
+
+    def __init__(self, original: str, text: str) -> None:
+        self._original = original
+        self.text = text
+        self._points: list[int] | None = None
+        self._shifts: list[int] = []
+
+    def original(self, pos: int) -> int:
+        if self.text is self._original:
+            return pos
+        if self._points is None:
+            # Built only when something matched: most texts never need it.
+            self._points = []
+            norm_len = 0
+            last = 0
+            for m in _WS_RUN.finditer(self._original):
+                norm_len += m.start() - last + 1
+                self._points.append(norm_len)
+                self._shifts.append(m.end() - norm_len)
+                last = m.end()
+        i = bisect.bisect_right(self._points, pos) - 1
+        return pos + (self._shifts[i] if i >= 0 else 0)
+
+
+def _fold(text: str) -> tuple[_Folded, bool]:
+    """The folded text, and whether plain ``text.lower()`` kept every offset."""
+    lowered = text.lower()
+    exact = len(lowered) == len(text)
+    if not exact:
+        # A few characters change length when lower-cased (e.g. "İ"); such text keeps
+        # exact offsets only through a per-character fold.
+        lowered = "".join(ch.lower()[0] for ch in text)
+    # str.replace per character is much faster than str.translate with a table.
+    for ch in _OTHER_WS:
+        if ch in lowered:
+            lowered = lowered.replace(ch, " ")
+    if "  " not in lowered:
+        return _Folded(lowered, lowered), exact
+    return _Folded(lowered, _WS_RUN.sub(" ", lowered)), exact
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """What the walk found in one text."""
+
+    text: str
+    # Whether text.lower() keeps offsets; the context detectors rely on it.
+    exact_case_fold: bool
+    # Trigger word (lower case) -> its start offsets in ``text``, ascending.
+    triggers: dict[str, list[int]]
+    # Directory entries found, as detections.
+    people: list[Detection]
+
+    def starts(self, words: Iterable[str]) -> list[int]:
+        """Start offsets of any of ``words`` (lower case), ascending, without repeats."""
+        found: set[int] = set()
+        for word in words:
+            found.update(self.triggers.get(word, ()))
+        return sorted(found)
+
+
+class Scanner:
+    """The automaton for the trigger words plus, optionally, a directory's entries."""
+
+    def __init__(self, entries: Iterable[tuple[str, str]] = ()) -> None:
+        keys: dict[str, tuple[str | None, str | None]] = {t: (t, None) for t in TRIGGERS}
+        count = 0
+        for entity_type, value in entries:
+            key = normalise(value)
+            if len(key) < 2:
+                continue
+            trigger, existing = keys.get(key, (None, None))
+            count += existing is None
+            # A value that is both, say, a name and an id keeps the more specific type.
+            if existing is None or existing == PERSON:
+                keys[key] = (trigger, entity_type)
+        self.size = count
+        self._automaton = ahocorasick.Automaton()
+        for key, roles in keys.items():
+            self._automaton.add_word(key, (*roles, len(key)))
+        self._automaton.make_automaton()
+
+    def scan(self, text: str) -> Scan:
+        folded, exact = _fold(text)
+        norm = folded.text
+        triggers: dict[str, list[int]] = {}
+        people: list[Detection] = []
+        for end_index, (trigger, entity_type, key_len) in self._automaton.iter(norm):
+            start = end_index - key_len + 1
+            if trigger is not None:
+                triggers.setdefault(trigger, []).append(folded.original(start))
+            if entity_type is None:
+                continue
+            end = end_index + 1
+            if (start > 0 and _is_word(norm[start - 1])) or (
+                end < len(norm) and _is_word(norm[end])
+            ):
+                continue
+            people.append(
+                Detection(
+                    entity_type,
+                    folded.original(start),
+                    folded.original(end - 1) + 1,
+                    1.0,
+                    "directory",
+                )
+            )
+        return Scan(text, exact, triggers, people)
+
+
+TRIGGERS_ONLY = Scanner()

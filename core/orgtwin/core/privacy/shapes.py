@@ -1,0 +1,171 @@
+"""Detectors of digit shapes, confirmed by checksums and ranges; they run on the numeric view.
+
+Each value these detectors find always contains a digit run, so the engine runs them on
+the numeric view of a text (see numeric.py) rather than on the whole text.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterator
+
+from orgtwin.core.privacy import patterns as p
+from orgtwin.core.privacy.checksums import (
+    IBAN_LENGTHS,
+    card_prefix_valid,
+    iban_valid,
+    luhn_valid,
+    ssn_valid,
+)
+from orgtwin.core.privacy.phones import phone_valid
+from orgtwin.core.privacy.types import (
+    CREDIT_CARD,
+    IBAN,
+    IP_ADDRESS,
+    PHONE,
+    US_SSN,
+    Detection,
+)
+
+_DIGIT = re.compile(r"\d")
+_CARD_SEP = re.compile(r"[ -]")
+_DIGIT_GROUP = re.compile(r"\d+")
+_PHONE_GROUP = re.compile(r"\+?\(?\d+\)?")
+
+
+def _count_digits(text: str) -> int:
+    return len(_DIGIT.findall(text))
+
+
+def find_phone_shapes(text: str) -> Iterator[Detection]:
+    for m in p.PHONE_RE.finditer(text):
+        candidate = m.group()
+        digits = _count_digits(candidate)
+        if digits < 8:
+            continue
+        if phone_valid(candidate):
+            yield Detection(PHONE, m.start(), m.end(), 0.9, "phone")
+        elif digits > 11:
+            # A number glued to the next one ("+44 20 7946 0958 42"): try sub-runs.
+            for start, end in _sub_runs(candidate, _PHONE_GROUP, phone_valid):
+                yield Detection(PHONE, m.start() + start, m.start() + end, 0.9, "phone")
+
+
+def _sub_runs(
+    run: str, group: re.Pattern[str], valid: Callable[[str], bool]
+) -> Iterator[tuple[int, int]]:
+    """Non-overlapping valid sub-runs that start and end on digit groups, longest first."""
+    groups = [(g.start(), g.end()) for g in group.finditer(run)]
+    if len(groups) < 2 or len(groups) > 12:
+        return
+    last = len(groups) - 1
+    # Prefixes and suffixes only: a value is glued to a neighbour on one side or the other.
+    spans = [(groups[0][0], groups[j][1]) for j in range(last)]
+    spans += [(groups[i][0], groups[last][1]) for i in range(1, last + 1)]
+    spans.sort(key=lambda s: (s[0] - s[1], s[0]))
+    taken: list[tuple[int, int]] = []
+    for start, end in spans:
+        if any(a < end and start < b for a, b in taken):
+            continue
+        if valid(run[start:end]):
+            taken.append((start, end))
+            yield start, end
+
+
+def find_ssn_shapes(text: str) -> Iterator[Detection]:
+    for m in p.SSN_RE.finditer(text):
+        if ssn_valid(m.group(1), m.group(3), m.group(4)):
+            yield Detection(US_SSN, m.start(), m.end(), 0.9, "us_ssn")
+
+
+# How card numbers are grouped when written with separators: 4-4-4-4(-3), Amex 4-6-5,
+# Diners 4-6-4. Other groupings ("+49 1511 7737218") are phone numbers or references.
+_CARD_GROUPINGS = frozenset({(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4), (4, 4, 4, 1)})
+
+
+def _card_valid(candidate: str) -> bool:
+    parts = _CARD_SEP.split(candidate)
+    if len(parts) > 1 and tuple(map(len, parts)) not in _CARD_GROUPINGS:
+        return False
+    digits = "".join(parts)
+    return 13 <= len(digits) <= 19 and card_prefix_valid(digits) and luhn_valid(digits)
+
+
+def find_cards(text: str) -> Iterator[Detection]:
+    for m in p.CARD_RE.finditer(text):
+        if _card_valid(m.group()):
+            yield Detection(CREDIT_CARD, m.start(), m.end(), 1.0, "credit_card")
+            continue
+        # The run may glue a card to a neighbouring number ("order 42 4111 ...").
+        for start, end in _sub_runs(m.group(), _DIGIT_GROUP, _card_valid):
+            yield Detection(CREDIT_CARD, m.start() + start, m.start() + end, 1.0, "credit_card")
+
+
+def find_ibans(text: str) -> Iterator[Detection]:
+    pos = 0
+    while True:
+        m = p.IBAN_RE.search(text, pos)
+        if m is None:
+            return
+        pos = m.start() + 1
+        raw = m.group()
+        need = IBAN_LENGTHS.get(raw[:2])
+        if need is None:
+            continue
+        # The regex is greedy over optional spaces; cut at the country's exact length so a
+        # following upper-case word or a second IBAN is not swallowed.
+        count = 0
+        cut = 0
+        for i, ch in enumerate(raw):
+            if ch != " ":
+                count += 1
+                if count == need:
+                    cut = i + 1
+                    break
+        end = m.start() + cut
+        if not cut or (end < len(text) and text[end].isalnum()):
+            continue
+        if iban_valid(raw[:cut].replace(" ", "")):
+            yield Detection(IBAN, m.start(), end, 1.0, "iban")
+            pos = end
+
+
+def _octets_valid(candidate: str) -> bool:
+    return all(int(o) <= 255 and (o == "0" or o[0] != "0") for o in candidate.split("."))
+
+
+def _ipv6_valid(candidate: str) -> bool:
+    try:
+        ipaddress.IPv6Address(candidate)
+    except ValueError:
+        return False
+    return True
+
+
+def find_ips(text: str) -> Iterator[Detection]:
+    if "." in text:
+        for m in p.IPV4_RE.finditer(text):
+            start, end = m.start(), m.end()
+            before = text[start - 1] if start else " "
+            after = text[end : end + 2]
+            if before.isalnum() or before in "._" or (after[:1].isalnum() or after[:1] == "_"):
+                continue
+            if after[:1] == "." and after[1:2].isdigit():
+                continue
+            if _octets_valid(m.group()):
+                yield Detection(IP_ADDRESS, start, end, 0.9, "ip_address")
+    if ":" in text and p.IPV6_HINT_RE.search(text):
+        for m in p.IPV6_RE.finditer(text):
+            candidate = m.group()
+            # Real addresses carry digits; "a::b" and "dead::beef" are code, not hosts.
+            if not any(ch.isdigit() for ch in candidate):
+                continue
+            end = m.end()
+            if not _ipv6_valid(candidate):
+                # "addr:port" written without brackets: the address without the port.
+                candidate = candidate.rsplit(":", 1)[0]
+                end = m.start() + len(candidate)
+                if not _ipv6_valid(candidate):
+                    continue
+            yield Detection(IP_ADDRESS, m.start(), end, 0.9, "ip_address")
