@@ -71,11 +71,6 @@ def assert_deletable(objs: Objects) -> None:
     wait_for(lambda: not phases(objs), 60, "all sessions deleted", interval=1)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug, issue 3 open: in the full operator suite some sessions whose pod was "
-    "set to phase Failed stay Active (pause and complete converge); passes when run alone",
-)
 def test_sigkill_at_random_moments_converges(
     cluster: object, bare: Objects, tmp_path: Path
 ) -> None:
