@@ -35,7 +35,7 @@ class _Discard(list):  # type: ignore[type-arg]
 
 def proxy(port: int, upstream_url: str, profiles: str) -> None:
     from orgtwin.core import logging as orgtwin_logging
-    from orgtwin.proxy.app import create_app
+    from orgtwin.proxy.app import create_app, quiet_client_logs
     from orgtwin.proxy.settings import ProxySettings
 
     settings = ProxySettings(
@@ -51,6 +51,7 @@ def proxy(port: int, upstream_url: str, profiles: str) -> None:
     )
     # Production logging (one JSON line per request at INFO), written to stderr.
     orgtwin_logging.configure("INFO", "json")
+    quiet_client_logs()
     logging.getLogger("uvicorn.access").disabled = True
     uvicorn.run(
         create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False

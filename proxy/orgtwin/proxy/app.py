@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,6 +21,14 @@ from orgtwin.proxy.sessions import SessionCache
 from orgtwin.proxy.settings import ProxySettings
 from orgtwin.proxy.state import ProxyState
 from orgtwin.proxy.transport import AiohttpTransport
+
+
+def quiet_client_logs() -> None:
+    """Drop httpx's INFO line per upstream call: ``proxy.request`` already says it, and more.
+
+    Formatting and writing that line cost more than the rest of the request's logging.
+    """
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def create_app(

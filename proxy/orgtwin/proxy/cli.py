@@ -6,7 +6,7 @@ import typer
 import uvicorn
 
 from orgtwin.core import logging as orgtwin_logging
-from orgtwin.proxy.app import create_app
+from orgtwin.proxy.app import create_app, quiet_client_logs
 from orgtwin.proxy.settings import ProxySettings
 
 proxy_app = typer.Typer(help="The LLM privacy proxy.", no_args_is_help=True)
@@ -20,6 +20,7 @@ def serve(
     """Serve the OpenAI- and Anthropic-compatible proxy (settings from ORGTWIN_PROXY_*)."""
     settings = ProxySettings()
     orgtwin_logging.configure(settings.log_level, settings.log_format)
+    quiet_client_logs()
     app = create_app(settings)
     uvicorn.run(
         app,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -49,3 +51,33 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        # Labelled children, looked up once: labels() validates and locks on every call,
+        # and the hot path touches a dozen of them per request.
+        self._done: dict[tuple[str, str, int], tuple[Counter, Histogram, Histogram]] = {}
+        self._detections: dict[tuple[str, str], Counter] = {}
+
+    def request_done(
+        self, protocol: str, stream: str, status: int, seconds: float, overhead: float
+    ) -> None:
+        """Count one finished request and observe its latency and the proxy's own work."""
+        key = (protocol, stream, status)
+        children = self._done.get(key)
+        if children is None:
+            children = self._done[key] = (
+                self.requests.labels(protocol, stream, str(status)),
+                self.latency.labels(protocol, stream),
+                self.overhead.labels(protocol, stream),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
+        children[2].observe(overhead)
+
+    def detected(self, counts: Mapping[str, int], mode: str) -> None:
+        """Count PII detections by entity type (types and counts only, never values)."""
+        for entity_type, count in counts.items():
+            child = self._detections.get((entity_type, mode))
+            if child is None:
+                child = self._detections[(entity_type, mode)] = self.detections.labels(
+                    entity_type, mode
+                )
+            child.inc(count)

@@ -17,7 +17,7 @@ import httpx
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from orgtwin.core.crds.models import AgentProfileSpec
+from orgtwin.core.crds.models import AgentProfileSpec, Provider
 from orgtwin.core.privacy import RestoreMap
 from orgtwin.core.tokens import SessionClaims
 from orgtwin.proxy import anthropic_protocol, masking, openai_protocol
@@ -31,7 +31,7 @@ from orgtwin.proxy.errors import (
     error_response,
 )
 from orgtwin.proxy.policy import ToolRules
-from orgtwin.proxy.state import ProxyState
+from orgtwin.proxy.state import ProxyState, UpstreamTarget
 from orgtwin.proxy.streams import relay_stream
 
 log = logging.getLogger("orgtwin.proxy")
@@ -143,8 +143,7 @@ async def _prepare(
         masking.mask_openai(body, masker)
     else:
         masking.mask_anthropic(body, masker)
-    for entity_type, count in masker.counts.items():
-        state.metrics.detections.labels(entity_type, engine.mode).inc(count)
+    state.metrics.detected(masker.counts, engine.mode)
     if masker.counts:
         log.info(
             "proxy.detections",
@@ -174,14 +173,16 @@ async def _prepare(
     return call, body
 
 
-def _upstream_request(state: ProxyState, call: Call, body: dict[str, Any]) -> httpx.Request:
+def _target(state: ProxyState, protocol: Protocol, provider: Provider) -> UpstreamTarget:
+    """Built once per provider: parsing URLs and merging headers cost on every call."""
+    target = state.targets.get((protocol, provider))
+    if target is not None:
+        return target
     settings = state.settings
-    headers = {
-        "content-type": "application/json",
-        "accept": "text/event-stream" if call.stream else "application/json",
-    }
-    if call.protocol == "openai":
-        provider = call.spec.model.provider
+    # The client's defaults (user-agent, accept-encoding) first, as build_request merges them.
+    headers = dict(state.client.headers)
+    headers["content-type"] = "application/json"
+    if protocol == "openai":
         name = provider if provider in _OPENAI_COMPATIBLE else "openai"
         base, key = settings.provider(name)
         url = f"{base}/chat/completions"
@@ -191,11 +192,26 @@ def _upstream_request(state: ProxyState, call: Call, body: dict[str, Any]) -> ht
         base, key = settings.provider("anthropic")
         url = f"{base}/messages"
         headers["anthropic-version"] = settings.anthropic_version
-        headers.update(call.passthrough)
         if key is not None:
             headers["x-api-key"] = key.get_secret_value()
+    target = state.targets[(protocol, provider)] = UpstreamTarget(httpx.URL(url), headers)
+    return target
+
+
+def _upstream_request(state: ProxyState, call: Call, body: dict[str, Any]) -> httpx.Request:
+    target = _target(state, call.protocol, call.spec.model.provider)
+    headers = dict(target.headers)
+    headers["accept"] = "text/event-stream" if call.stream else "application/json"
+    if call.protocol == "anthropic":
+        headers.update(call.passthrough)
     content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    return state.client.build_request("POST", url, headers=headers, content=content)
+    return httpx.Request(
+        "POST",
+        target.url,
+        headers=headers,
+        content=content,
+        extensions={"timeout": state.timeouts},
+    )
 
 
 async def _send(state: ProxyState, call: Call, body: dict[str, Any]) -> httpx.Response:
@@ -273,9 +289,7 @@ def _blocker(state: ProxyState, call: Call) -> Any:
 def _finish(state: ProxyState, call: Call, status: int, kind: str = "") -> None:
     elapsed = time.perf_counter() - call.started
     stream = "true" if call.stream else "false"
-    state.metrics.requests.labels(call.protocol, stream, str(status)).inc()
-    state.metrics.latency.labels(call.protocol, stream).observe(elapsed)
-    state.metrics.overhead.labels(call.protocol, stream).observe(call.overhead)
+    state.metrics.request_done(call.protocol, stream, status, elapsed, call.overhead)
     log.info(
         "proxy.request",
         extra={

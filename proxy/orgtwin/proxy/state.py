@@ -31,6 +31,14 @@ def bearer(headers: Headers) -> str:
     return headers.get("x-api-key", "").strip()
 
 
+@dataclass(frozen=True)
+class UpstreamTarget:
+    """Where one provider's calls go: the parsed URL and the headers every call carries."""
+
+    url: httpx.URL
+    headers: dict[str, str]
+
+
 @dataclass
 class ProxyState:
     settings: ProxySettings
@@ -46,6 +54,13 @@ class ProxyState:
     # signature again each time costs more than masking a short message. Expiry is still
     # checked on every request.
     _verified: dict[str, tokens.SessionClaims] = field(default_factory=dict)
+    # Per (protocol, provider), built on first use by the relay.
+    targets: dict[tuple[str, str], UpstreamTarget] = field(default_factory=dict)
+    # The client's timeouts as the request extension httpx's build_request would set.
+    timeouts: dict[str, float | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.timeouts = self.client.timeout.as_dict()
 
     def authenticate(self, headers: Headers) -> tokens.SessionClaims:
         token = bearer(headers)
