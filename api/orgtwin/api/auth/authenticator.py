@@ -2,9 +2,13 @@
 
 The unverified ``iss`` only routes the token to its verifier; every path then
 verifies signature, issuer, audience and expiry. Errors never echo the token.
+An agent token that verified is remembered until its ``exp`` (an agent sends the
+same token with every mesh call); its session must still be Active on every use.
 """
 
 from __future__ import annotations
+
+import time
 
 import anyio
 import jwt
@@ -18,6 +22,8 @@ from orgtwin.core import tokens
 from orgtwin.core.errors import TokenError
 
 OIDC_ALGORITHMS = ["RS256", "ES256"]
+VERIFIED_AGENT_TOKENS = 4096
+"""How many verified agent tokens are remembered; the oldest is forgotten first."""
 
 
 class Authenticator:
@@ -35,8 +41,15 @@ class Authenticator:
                 timeout=5,
                 cooldown_duration=settings.oidc_jwks_refresh_cooldown_seconds,
             )
+        self._verified: dict[str, tuple[int, Principal]] = {}
 
     async def authenticate(self, token: str) -> Principal:
+        verified = self._verified.get(token)
+        if verified is not None:
+            if verified[0] > time.time():
+                return await self._active(verified[1])
+            # Past exp: verify again, so the leeway and the error are the verifier's.
+            del self._verified[token]
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
@@ -63,15 +76,24 @@ class Authenticator:
             raise
         if claims.namespace and claims.namespace != self.settings.namespace:
             raise TokenError("session token is for another namespace")
-        state = await self.phases.state(claims.session)
+        principal = Principal(
+            "agent", claims.session, claims.role, claims.user, None, claims.session, claims.profile
+        )
+        if len(self._verified) >= VERIFIED_AGENT_TOKENS:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (claims.expires_at, principal)
+        return await self._active(principal)
+
+    async def _active(self, principal: Principal) -> Principal:
+        """The agent's session must be Active and still belong to the token's user."""
+        assert principal.session is not None
+        state = await self.phases.state(principal.session)
         if state is None or state.phase != "Active":
             metrics.AUTH_FAILURES.labels("agent_inactive").inc()
             raise TokenError("session is not active")
-        if state.user_ref and state.user_ref != claims.user:
+        if state.user_ref and state.user_ref != principal.user_ref:
             raise TokenError("session token does not match the session's user")
-        return Principal(
-            "agent", claims.session, claims.role, claims.user, None, claims.session, claims.profile
-        )
+        return principal
 
     def _dev(self, token: str) -> Principal:
         key = self.settings.dev_signing_key
