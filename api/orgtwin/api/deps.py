@@ -23,10 +23,18 @@ async def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-async def get_db(request: Request) -> AsyncSession:
-    session = request.state.db
+def request_session(request: Request) -> AsyncSession:
+    """The request's unit of work, opened on first use; the request middleware commits it."""
+    state = request.scope["state"]
+    session = state.get("db")
+    if session is None:
+        session = state["db"] = state["db_sessions"]()
     assert isinstance(session, AsyncSession)
     return session
+
+
+async def get_db(request: Request) -> AsyncSession:
+    return request_session(request)
 
 
 async def trace_id(request: Request) -> str:

@@ -21,6 +21,7 @@ import json
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -189,8 +190,21 @@ async def _http_handler(request: Request, exc: Exception) -> Response:
 
 
 def is_db_unavailable(exc: BaseException) -> bool:
-    """Connection-level database trouble: the client should retry, not see a 500."""
-    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError)):
+    """Connection-level database trouble: the client should retry, not see a 500.
+
+    SQLAlchemy's wrappers for the engine's sessions, psycopg's own errors for the
+    statement pool (db.StatementPool).
+    """
+    if isinstance(
+        exc,
+        (
+            OperationalError,
+            InterfaceError,
+            PoolTimeoutError,
+            psycopg.OperationalError,
+            psycopg.InterfaceError,
+        ),
+    ):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
@@ -210,3 +224,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     app.add_exception_handler(DBAPIError, _db_handler)
     app.add_exception_handler(PoolTimeoutError, _db_handler)
+    app.add_exception_handler(psycopg.Error, _db_handler)

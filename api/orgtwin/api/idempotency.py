@@ -1,7 +1,9 @@
-"""The Idempotency-Key dependency every POST route carries.
+"""The Idempotency-Key header every POST route carries.
 
-Claims the key inside the request's transaction (see repositories.idempotency);
-the request middleware stores the response in the same transaction before commit.
+``Idempotent`` claims the key inside the request's transaction (see
+repositories.idempotency); the request middleware stores the response in the same
+transaction before commit. ``DeferredKey`` only reads the header, for the routes that
+claim the key in the same statement as their write (repositories.mesh_create).
 A repeat with the same body gets the stored response and ``Idempotent-Replayed: true``;
 with a different body, 422.
 """
@@ -18,6 +20,7 @@ from orgtwin.api import metrics
 from orgtwin.api.deps import CurrentPrincipal, RuntimeDep, SessionDep
 from orgtwin.api.errors import IdempotencyMismatchError
 from orgtwin.api.repositories import idempotency as repo
+from orgtwin.api.repositories.idempotency import KeyClaim, StoredResponse
 
 REPLAY_HEADER = "Idempotent-Replayed"
 
@@ -25,15 +28,14 @@ REPLAY_HEADER = "Idempotent-Replayed"
 class Replay(Exception):  # noqa: N818 - control flow, not an error
     """Raised to short-circuit a request with its stored response."""
 
-    def __init__(self, stored: repo.StoredResponse) -> None:
+    def __init__(self, stored: StoredResponse) -> None:
         super().__init__("replay")
         self.stored = stored
 
 
-async def idempotency_key(
+async def key_claim(
     request: Request,
     principal: CurrentPrincipal,
-    db: SessionDep,
     runtime: RuntimeDep,
     key: Annotated[
         str | None,
@@ -45,18 +47,31 @@ async def idempotency_key(
             description="Makes the POST safe to retry: same key and body replay the response.",
         ),
     ] = None,
-) -> None:
+) -> KeyClaim | None:
     if key is None:
+        return None
+    return KeyClaim(
+        caller=principal.caller,
+        method=request.method,
+        path=request.url.path,
+        key=key,
+        body_hash=str(request.state.body_sha256),
+        ttl=timedelta(hours=runtime.settings.idempotency_ttl_hours),
+    )
+
+
+DeferredKey = Annotated[KeyClaim | None, Depends(key_claim)]
+
+
+async def idempotency_key(request: Request, claim: DeferredKey, db: SessionDep) -> None:
+    if claim is None:
         return
-    body_hash = str(request.state.body_sha256)
-    ttl = timedelta(hours=runtime.settings.idempotency_ttl_hours)
-    method, path = request.method, request.url.path
-    row = await repo.claim(db, principal.caller, method, path, key, body_hash, ttl)
+    row = await repo.claim(db, claim)
     if row is not None:
         request.state.idempotency_row = row
         return
-    stored = await repo.get(db, principal.caller, method, path, key)
-    if stored.body_hash != body_hash:
+    stored = await repo.get(db, claim)
+    if stored.body_hash != claim.body_hash:
         raise IdempotencyMismatchError("this Idempotency-Key was used with a different body")
     raise Replay(stored)
 
@@ -64,13 +79,17 @@ async def idempotency_key(
 Idempotent = Depends(idempotency_key)
 
 
-async def _replay_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, Replay)
+def replay_response(stored: StoredResponse) -> Response:
     metrics.REPLAYS.inc()
-    headers = dict(exc.stored.headers)
+    headers = dict(stored.headers)
     headers.pop("content-length", None)
     headers[REPLAY_HEADER] = "true"
-    return Response(exc.stored.body, status_code=exc.stored.status_code or 200, headers=headers)
+    return Response(stored.body, status_code=stored.status_code or 200, headers=headers)
+
+
+async def _replay_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Replay)
+    return replay_response(exc.stored)
 
 
 def install(app: FastAPI) -> None:

@@ -1,9 +1,11 @@
 """Pure ASGI middleware: trace ids, access log and metrics, body limits, and the unit of work.
 
-The unit of work gives each /v1 request one database session. The response is
-buffered; the transaction commits (with the idempotency record of a keyed POST)
-before the first byte goes out, so an acknowledged write is a committed write,
-and a request that fails with 4xx/5xx leaves nothing behind.
+The unit of work gives each /v1 request one database session, opened when a
+route first asks for it (deps.request_session). The response is buffered; the
+transaction commits (with the idempotency record of a keyed POST) before the first
+byte goes out, so an acknowledged write is a committed write, and a request that
+fails with 4xx/5xx leaves nothing behind. Routes whose write is a single statement
+(repositories.mesh_create) need no session: the statement is its own transaction.
 """
 
 from __future__ import annotations
@@ -176,26 +178,31 @@ class RequestMiddleware:
             elif message["type"] == "http.response.body":
                 parts.append(message.get("body", b""))
 
-        session = self.db.sessions()
-        state["db"] = session
+        state["db_sessions"] = self.db.sessions
         try:
             try:
                 await self.app(scope, replay_receive, buffer)
                 assert start is not None
                 content = b"".join(parts)
+                session = state.get("db")
                 if start["status"] < 400:
-                    row_id = state.get("idempotency_row")
-                    if row_id is not None:
-                        await idem_repo.complete(
-                            session, row_id, start["status"], _replayable_headers(start), content
-                        )
-                    await session.commit()
+                    if session is not None:
+                        row_id = state.get("idempotency_row")
+                        if row_id is not None:
+                            await idem_repo.complete(
+                                session,
+                                row_id,
+                                start["status"],
+                                _replayable_headers(start),
+                                content,
+                            )
+                        await session.commit()
                     for callback in state.get("after_commit", ()):
                         callback()
-                else:
+                elif session is not None:
                     await session.rollback()
             except Exception as exc:
-                await _safe_rollback(session)
+                await _safe_rollback(state.get("db"))
                 if not is_db_unavailable(exc):
                     raise
                 log.warning(
@@ -214,7 +221,9 @@ class RequestMiddleware:
                     await send(m)
                 return
         finally:
-            await session.close()
+            session = state.get("db")
+            if session is not None:
+                await session.close()
         await send(start)
         await send({"type": "http.response.body", "body": content, "more_body": False})
 
@@ -225,6 +234,8 @@ def _replayable_headers(start: Message) -> dict[str, str]:
 
 
 async def _safe_rollback(session: Any) -> None:
+    if session is None:
+        return
     try:
         await session.rollback()
     except Exception:  # noqa: BLE001 - the connection may be gone; the pool discards it

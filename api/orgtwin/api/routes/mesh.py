@@ -8,12 +8,15 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
-from orgtwin.api.deps import AgentPrincipal, RuntimeDep, SessionDep, TraceId
+from orgtwin.api.auth.principal import Principal
+from orgtwin.api.deps import AgentPrincipal, RuntimeDep, SessionDep, TraceId, request_session
 from orgtwin.api.errors import UnavailableError
-from orgtwin.api.idempotency import Idempotent
+from orgtwin.api.idempotency import DeferredKey, Idempotent, replay_response
 from orgtwin.api.repositories import history
 from orgtwin.api.routes.common import AUTHED, POSTED
+from orgtwin.api.runtime import Runtime
 from orgtwin.api.schemas.common import Role
 from orgtwin.api.schemas.mesh import (
     AgentList,
@@ -27,84 +30,92 @@ from orgtwin.api.schemas.mesh import (
     TaskRead,
     TaskStatusUpdate,
 )
-from orgtwin.api.services.mesh import MeshService
+from orgtwin.api.services.mesh import Created, MeshService
 from orgtwin.core import k8s
 
 router = APIRouter(prefix="/v1/mesh", tags=["mesh"], responses=AUTHED)
 
 
-async def _mesh(
-    request: Request,
-    runtime: RuntimeDep,
-    db: SessionDep,
-    agent: AgentPrincipal,
-    trace_id: TraceId,
-) -> MeshService:
+async def _mesh(request: Request, runtime: Runtime, agent: Principal, trace_id: str) -> MeshService:
     snap = await runtime.directory.get()
-    return MeshService(db, snap, runtime.masker, agent, trace_id)
+    return MeshService(
+        lambda: request_session(request),
+        runtime.db.statements,
+        snap,
+        runtime.masker,
+        agent,
+        trace_id,
+    )
 
 
 def _after_commit(request: Request, runtime: RuntimeDep) -> None:
     request.state.after_commit = [runtime.inbox.notify]
 
 
-@router.post(
-    "/tasks", status_code=201, response_model=TaskRead, dependencies=[Idempotent], responses=POSTED
-)
+def _created(request: Request, runtime: RuntimeDep, created: Created) -> Response:
+    """The new item as rendered before it was stored, byte for byte; or the replay."""
+    if created.replay is not None:
+        return replay_response(created.replay)
+    _after_commit(request, runtime)
+    return Response(created.body, status_code=201, media_type="application/json")
+
+
+@router.post("/tasks", status_code=201, response_model=TaskRead, responses=POSTED)
 async def send_task(
     request: Request,
     runtime: RuntimeDep,
-    db: SessionDep,
     agent: AgentPrincipal,
     trace_id: TraceId,
+    key: DeferredKey,
     body: TaskCreate,
-) -> TaskRead:
+) -> Response:
     """Send a task to a user, a role or the sender's manager."""
-    mesh = await _mesh(request, runtime, db, agent, trace_id)
-    _after_commit(request, runtime)
-    return await mesh.create("task", body.to, body.type, body.title, body.body, body.data)
+    mesh = await _mesh(request, runtime, agent, trace_id)
+    created = await mesh.create(
+        "task", body.to, body.type, body.title, body.body, body.data, key=key
+    )
+    return _created(request, runtime, created)
 
 
-@router.post(
-    "/notify", status_code=201, response_model=TaskRead, dependencies=[Idempotent], responses=POSTED
-)
+@router.post("/notify", status_code=201, response_model=TaskRead, responses=POSTED)
 async def notify(
     request: Request,
     runtime: RuntimeDep,
-    db: SessionDep,
     agent: AgentPrincipal,
     trace_id: TraceId,
+    key: DeferredKey,
     body: NotifyCreate,
-) -> TaskRead:
+) -> Response:
     """Notify a user, a role or the sender's manager."""
-    mesh = await _mesh(request, runtime, db, agent, trace_id)
-    _after_commit(request, runtime)
-    return await mesh.create(
-        "notification", body.to, "notification", body.title, body.body, body.data
+    mesh = await _mesh(request, runtime, agent, trace_id)
+    created = await mesh.create(
+        "notification", body.to, "notification", body.title, body.body, body.data, key=key
     )
+    return _created(request, runtime, created)
 
 
-@router.post(
-    "/approvals",
-    status_code=201,
-    response_model=TaskRead,
-    dependencies=[Idempotent],
-    responses=POSTED,
-)
+@router.post("/approvals", status_code=201, response_model=TaskRead, responses=POSTED)
 async def request_approval(
     request: Request,
     runtime: RuntimeDep,
-    db: SessionDep,
     agent: AgentPrincipal,
     trace_id: TraceId,
+    key: DeferredKey,
     body: ApprovalCreate,
-) -> TaskRead:
+) -> Response:
     """Ask for an approval, routed to the requester's manager unless an approver is named."""
-    mesh = await _mesh(request, runtime, db, agent, trace_id)
-    _after_commit(request, runtime)
-    return await mesh.create(
-        "approval", None, body.type, body.title, body.body, body.data, approver=body.approver
+    mesh = await _mesh(request, runtime, agent, trace_id)
+    created = await mesh.create(
+        "approval",
+        None,
+        body.type,
+        body.title,
+        body.body,
+        body.data,
+        approver=body.approver,
+        key=key,
     )
+    return _created(request, runtime, created)
 
 
 @router.post(
@@ -116,14 +127,13 @@ async def request_approval(
 async def decide(
     request: Request,
     runtime: RuntimeDep,
-    db: SessionDep,
     agent: AgentPrincipal,
     trace_id: TraceId,
     task_id: UUID,
     body: DecisionCreate,
 ) -> TaskRead:
     """Approve or reject; only the approver may decide."""
-    mesh = await _mesh(request, runtime, db, agent, trace_id)
+    mesh = await _mesh(request, runtime, agent, trace_id)
     _after_commit(request, runtime)
     return await mesh.decide(task_id, body.decision, body.comment)
 
@@ -138,14 +148,13 @@ async def decide(
 async def reply(
     request: Request,
     runtime: RuntimeDep,
-    db: SessionDep,
     agent: AgentPrincipal,
     trace_id: TraceId,
     task_id: UUID,
     body: ReplyCreate,
 ) -> TaskRead:
     """Reply to a task (its sender or recipient)."""
-    mesh = await _mesh(request, runtime, db, agent, trace_id)
+    mesh = await _mesh(request, runtime, agent, trace_id)
     _after_commit(request, runtime)
     return await mesh.reply(task_id, body.body, body.data)
 
@@ -156,14 +165,13 @@ async def reply(
 async def task_status(
     request: Request,
     runtime: RuntimeDep,
-    db: SessionDep,
     agent: AgentPrincipal,
     trace_id: TraceId,
     task_id: UUID,
     body: TaskStatusUpdate,
 ) -> TaskRead:
     """Move a task along (its recipient)."""
-    mesh = await _mesh(request, runtime, db, agent, trace_id)
+    mesh = await _mesh(request, runtime, agent, trace_id)
     _after_commit(request, runtime)
     return await mesh.set_status(task_id, body.status, body.note)
 
@@ -172,13 +180,12 @@ async def task_status(
 async def status(
     request: Request,
     runtime: RuntimeDep,
-    db: SessionDep,
     agent: AgentPrincipal,
     trace_id: TraceId,
     task_id: UUID,
 ) -> TaskRead:
     """A task, approval or notification the caller sent or received."""
-    return await (await _mesh(request, runtime, db, agent, trace_id)).status(task_id)
+    return await (await _mesh(request, runtime, agent, trace_id)).status(task_id)
 
 
 @router.get("/inbox", response_model=Inbox)
@@ -195,7 +202,7 @@ async def inbox(
     ] = 0,
 ) -> Inbox:
     """Items addressed to this session, its user or its role; waits up to ``timeout``."""
-    mesh = await _mesh(request, runtime, db, agent, trace_id)
+    mesh = await _mesh(request, runtime, agent, trace_id)
     deadline = time.monotonic() + min(timeout, runtime.settings.inbox_max_wait_seconds)
     while True:
         items = await mesh.inbox(after, limit)

@@ -8,6 +8,8 @@ recipient's profile before they are stored, so every read is already safe.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,14 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orgtwin.api import metrics
 from orgtwin.api.auth.principal import Principal
-from orgtwin.api.errors import ForbiddenError
+from orgtwin.api.db import StatementPool
+from orgtwin.api.errors import ForbiddenError, IdempotencyMismatchError
 from orgtwin.api.models import Task, TaskReply
-from orgtwin.api.repositories import audit, tasks
+from orgtwin.api.repositories import audit, idempotency, mesh_create, tasks
+from orgtwin.api.repositories.idempotency import KeyClaim, StoredResponse
 from orgtwin.api.schemas.mesh import Party, ReplyRead, TaskRead
 from orgtwin.api.services.directory import Snapshot
 from orgtwin.api.services.masking import PayloadMasker
 from orgtwin.core.crds.models import AgentProfileSpec, OrgUserSpec
 from orgtwin.core.errors import ConflictError, FieldProblem, InputValidationError, NotFoundError
+
+CREATED_STATUS = {"task": "open", "approval": "pending", "notification": "delivered"}
+CREATED_ACTION = {"task": "task.create", "approval": "approval.request", "notification": "notify"}
+JSON_HEADERS = {"content-type": "application/json"}
+_SEQ = b',"seq":0,'
 
 TASK_NEXT = {
     "open": {"accepted", "in_progress", "done", "declined"},
@@ -51,6 +60,20 @@ def approver_for(snapshot: Snapshot, requester: OrgUserSpec) -> OrgUserSpec:
             return manager
         current = manager.manager_id
     raise _invalid("approver", "no approver: no active manager up the chain")
+
+
+@dataclass(frozen=True)
+class Created:
+    """A create's answer: the JSON body of the new item, or the stored response to replay."""
+
+    body: bytes
+    replay: StoredResponse | None = None
+
+
+def _split_at_seq(body: bytes) -> tuple[bytes, bytes]:
+    """``body`` rendered with seq 0, as (head, tail) around the seq's digits."""
+    at = body.index(_SEQ) + len(_SEQ) - 2
+    return body[:at], body[at + 1 :]
 
 
 def to_read(task: Task, replies: list[TaskReply]) -> TaskRead:
@@ -90,13 +113,15 @@ class MeshService:
 
     def __init__(
         self,
-        db: AsyncSession,
+        session: Callable[[], AsyncSession],
+        statements: StatementPool,
         snapshot: Snapshot,
         masker: PayloadMasker,
         principal: Principal,
         trace_id: str,
     ) -> None:
-        self.db = db
+        self._session = session
+        self.statements = statements
         self.snap = snapshot
         self.masker = masker
         self.me = principal
@@ -104,6 +129,11 @@ class MeshService:
         me = employee_of(snapshot, principal)
         self.my_id = me.employee_id if me else None
         self.my_user = me
+
+    @property
+    def db(self) -> AsyncSession:
+        """The request's session, opened on first use: creating an item needs none."""
+        return self._session()
 
     def _my_profile(self) -> AgentProfileSpec | None:
         if self.me.profile and self.me.profile in self.snap.profiles:
@@ -178,7 +208,9 @@ class MeshService:
         body: str,
         data: dict[str, Any],
         approver: str | None = None,
-    ) -> TaskRead:
+        key: KeyClaim | None = None,
+    ) -> Created:
+        """Route, check, mask and store a new item with its audit row (and key) in one statement."""
         if kind == "approval":
             if self.my_user is None:
                 raise _invalid("approver", "the requester is not in the org chart")
@@ -196,31 +228,64 @@ class MeshService:
             user, role, profile, policy_role = self._resolve(to)
         self._check_policy(policy_role)
         masked = self.masker.mask(self.snap, profile, title, body, data)
-        status = {"task": "open", "approval": "pending", "notification": "delivered"}[kind]
-        task = await tasks.add(
-            self.db,
+        new = mesh_create.NewTask(
+            id=uuid.uuid4(),
             kind=kind,
             type=type_,
             title=masked.title,
             body=masked.body,
             data=masked.data,
-            status=status,
+            status=CREATED_STATUS[kind],
             sender_session=self.me.session,
             sender_user=self.my_id,
             sender_role=self.me.role or None,
-            recipient_session=None,
             recipient_user=user,
             recipient_role=role,
             trace_id=self.trace_id,
+            created_at=datetime.now(UTC),
         )
-        metrics.MESH_ITEMS.labels(kind).inc()
-        action = {"task": "task.create", "approval": "approval.request", "notification": "notify"}[
-            kind
-        ]
-        await self._audit(
-            action, task, type=type_, to_user=user, to_role=role, masked=masked.masked
+        head, tail = _split_at_seq(
+            TaskRead(
+                id=new.id,
+                seq=0,
+                kind=kind,
+                type=type_,
+                title=new.title,
+                body=new.body,
+                data=new.data,
+                status=new.status,
+                sender=Party(session=new.sender_session, user_id=self.my_id, role=new.sender_role),
+                recipient=Party(session=None, user_id=user, role=role),
+                trace_id=self.trace_id,
+                created_at=new.created_at,
+                updated_at=new.created_at,
+            )
+            .model_dump_json()
+            .encode()
         )
-        return to_read(task, [])
+        audit_row = mesh_create.NewAudit(
+            actor=self.me.caller,
+            action=CREATED_ACTION[kind],
+            subject=f"{kind}:{new.id}",
+            details={"type": type_, "to_user": user, "to_role": role, "masked": masked.masked},
+        )
+        response = mesh_create.Response(201, JSON_HEADERS, head, tail)
+        # Twice at most: a key that blocked the claim and then expired and was purged
+        # before the read is free again.
+        for _ in range(2):
+            seq = await mesh_create.create(self.statements, new, audit_row, key, response)
+            if seq is not None:
+                metrics.MESH_ITEMS.labels(kind).inc()
+                return Created(head + str(seq).encode() + tail)
+            assert key is not None
+            stored = await idempotency.stored(self.statements, key)
+            if stored is not None:
+                if stored.body_hash != key.body_hash:
+                    raise IdempotencyMismatchError(
+                        "this Idempotency-Key was used with a different body"
+                    )
+                return Created(b"", stored)
+        raise ConflictError("this Idempotency-Key is changing hands; retry")
 
     async def reply(self, task_id: uuid.UUID, body: str, data: dict[str, Any]) -> TaskRead:
         task = await self._load(task_id)
