@@ -18,7 +18,6 @@ import phonenumbers
 from phonenumbers import PhoneMetadata
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
-_DIGITS = re.compile(r"\d")
 # phonenumbers' limits on a national significant number.
 _MIN_NSN = 2
 _MAX_NSN = 17
@@ -151,9 +150,16 @@ def phone_valid(candidate: str) -> bool:
 
     Cached: every turn re-sends the conversation, so the same numbers come back.
     """
-    digits = "".join(_DIGITS.findall(candidate))
+    digits = "".join(filter(str.isdecimal, candidate))
     if candidate.startswith("+"):
-        return 8 <= len(digits) <= 15 and _international(candidate, digits)
+        if not 8 <= len(digits) <= 15:
+            return False
+        # Digits of other scripts are phonenumbers' to normalise.
+        return (
+            _international(candidate, digits)
+            if digits.isascii()
+            else _parse_and_validate(candidate)
+        )
     # Without "+" only North American numbers are accepted: ten digits (after an
     # optional leading 1) whose area code and exchange start with 2-9. Such a number
     # parses to calling code 1 and those ten digits.
@@ -161,5 +167,7 @@ def phone_valid(candidate: str) -> bool:
         digits = digits[1:]
     if len(digits) != 10 or digits[0] in "01" or digits[3] in "01":
         return False
+    if not digits.isascii():
+        return _parse_and_validate(candidate)
     regions = _regions(_NANP)
     return regions is not None and _valid_nsn(_NANP, digits, regions)

@@ -28,14 +28,15 @@ from orgtwin.core.privacy.types import (
     Detection,
 )
 
-_DIGIT = re.compile(r"\d")
 _CARD_SEP = re.compile(r"[ -]")
-_DIGIT_GROUP = re.compile(r"\d+")
-_PHONE_GROUP = re.compile(r"\+?\(?\d+\)?")
+# Digit groups of a run, the digits themselves in group 1.
+_DIGIT_GROUP = re.compile(r"(\d+)")
+_PHONE_GROUP = re.compile(r"\+?\(?(\d+)\)?")
 
 
 def _count_digits(text: str) -> int:
-    return len(_DIGIT.findall(text))
+    # str.isdecimal is exactly the regex \d for str patterns.
+    return sum(map(str.isdecimal, text))
 
 
 def find_phone_shapes(text: str) -> Iterator[Detection]:
@@ -48,21 +49,31 @@ def find_phone_shapes(text: str) -> Iterator[Detection]:
             yield Detection(PHONE, m.start(), m.end(), 0.9, "phone")
         elif digits > 11:
             # A number glued to the next one ("+44 20 7946 0958 42"): try sub-runs.
-            for start, end in _sub_runs(candidate, _PHONE_GROUP, phone_valid):
+            for start, end in _sub_runs(candidate, _PHONE_GROUP, phone_valid, 8, 15):
                 yield Detection(PHONE, m.start() + start, m.start() + end, 0.9, "phone")
 
 
 def _sub_runs(
-    run: str, group: re.Pattern[str], valid: Callable[[str], bool]
+    run: str, group: re.Pattern[str], valid: Callable[[str], bool], least: int, most: int
 ) -> Iterator[tuple[int, int]]:
-    """Non-overlapping valid sub-runs that start and end on digit groups, longest first."""
-    groups = [(g.start(), g.end()) for g in group.finditer(run)]
+    """Non-overlapping valid sub-runs that start and end on digit groups, longest first.
+
+    Only sub-runs of ``least`` to ``most`` digits are tried: ``valid`` rejects the rest.
+    """
+    groups = [(g.start(), g.end(), g.end(1) - g.start(1)) for g in group.finditer(run)]
     if len(groups) < 2 or len(groups) > 12:
         return
     last = len(groups) - 1
     # Prefixes and suffixes only: a value is glued to a neighbour on one side or the other.
-    spans = [(groups[0][0], groups[j][1]) for j in range(last)]
-    spans += [(groups[i][0], groups[last][1]) for i in range(1, last + 1)]
+    spans: list[tuple[int, int]] = []
+    head = tail = 0
+    for j in range(last):
+        head += groups[j][2]
+        if least <= head <= most:
+            spans.append((groups[0][0], groups[j][1]))
+        tail += groups[last - j][2]
+        if least <= tail <= most:
+            spans.append((groups[last - j][0], groups[last][1]))
     spans.sort(key=lambda s: (s[0] - s[1], s[0]))
     taken: list[tuple[int, int]] = []
     for start, end in spans:
@@ -98,7 +109,7 @@ def find_cards(text: str) -> Iterator[Detection]:
             yield Detection(CREDIT_CARD, m.start(), m.end(), 1.0, "credit_card")
             continue
         # The run may glue a card to a neighbouring number ("order 42 4111 ...").
-        for start, end in _sub_runs(m.group(), _DIGIT_GROUP, _card_valid):
+        for start, end in _sub_runs(m.group(), _DIGIT_GROUP, _card_valid, 13, 19):
             yield Detection(CREDIT_CARD, m.start() + start, m.start() + end, 1.0, "credit_card")
 
 
