@@ -11,9 +11,10 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from orgtwin.proxy import relay
-from orgtwin.proxy.errors import ForbiddenError, ProxyError, error_response
+from orgtwin.proxy.errors import ForbiddenError, Protocol, ProxyError, error_response
 from orgtwin.proxy.kube import ActivityRecorder, KubeProfiles, api_client
 from orgtwin.proxy.metrics import Metrics
 from orgtwin.proxy.profiles import EngineCache, ProfileSource, StaticProfiles
@@ -21,6 +22,32 @@ from orgtwin.proxy.sessions import SessionCache
 from orgtwin.proxy.settings import ProxySettings
 from orgtwin.proxy.state import ProxyState
 from orgtwin.proxy.transport import AiohttpTransport
+
+# The LLM routes and the protocol each speaks.
+_RELAY_ROUTES: dict[str, Protocol] = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
+
+
+class RelayFastPath:
+    """Pure ASGI middleware that hands the LLM routes straight to the relay.
+
+    FastAPI's routing, exception, exit-stack and request-handler layers cost about as
+    much CPU per call as the upstream HTTP client; the relay needs none of them (it
+    reads the raw body itself and answers its own errors). The same routes are also
+    declared on the app, so the API's shape (405 for other methods, OpenAPI) is
+    unchanged; a POST to them never gets that far.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            protocol = _RELAY_ROUTES.get(scope["path"])
+            if protocol is not None:
+                response = await relay.handle(Request(scope, receive), protocol)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def quiet_client_logs() -> None:
@@ -82,6 +109,7 @@ def create_app(
                     kube.stop()
 
     app = FastAPI(title="orgtwin proxy", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(RelayFastPath)
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:

@@ -27,14 +27,13 @@ class SSEParser:
         self._data: list[str] = []
 
     def feed(self, chunk: bytes) -> list[Event]:
-        self._buf += self._decoder.decode(chunk)
+        # One split per read: a read can carry hundreds of lines, and cutting them off the
+        # front of the buffer one at a time copied the rest of it for every line.
+        lines = (self._buf + self._decoder.decode(chunk)).split("\n")
+        self._buf = lines.pop()
         events: list[Event] = []
-        while True:
-            cut = self._buf.find("\n")
-            if cut < 0:
-                break
-            line = self._buf[:cut].rstrip("\r")
-            self._buf = self._buf[cut + 1 :]
+        for raw in lines:
+            line = raw.rstrip("\r")
             if not line:
                 if self._data:
                     events.append(Event(self._name, "\n".join(self._data)))

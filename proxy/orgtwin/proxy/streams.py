@@ -21,6 +21,7 @@ from orgtwin.proxy.policy import ToolRules
 from orgtwin.proxy.sse import DONE, SSEParser, anthropic_event, openai_event
 
 Piece = bytes | float | ProxyError
+_BATCH_SECONDS = 0.001
 
 
 class _MalformedError(Exception):
@@ -91,6 +92,7 @@ async def relay_stream(
     )
     parser = SSEParser()
     failure: ProxyError | None = None
+    sent = False
     try:
         async for raw in upstream.aiter_raw():
             t = time.perf_counter()
@@ -98,13 +100,19 @@ async def relay_stream(
             try:
                 for ev in parser.feed(raw):
                     out.extend(handler.event(ev.name, ev.data))
+                    # A read can carry many events. The first output goes at once (time to
+                    # first token is what users feel), later ones after at most ~1 ms of work.
+                    if out and (not sent or time.perf_counter() - t > _BATCH_SECONDS):
+                        yield time.perf_counter() - t
+                        yield b"".join(out)
+                        out, sent, t = [], True, time.perf_counter()
             except (_MalformedError, _UpstreamReportedError, UnicodeDecodeError) as exc:
-                # One network read can carry good events before the bad one: those
-                # still go to the client, then the error.
+                # Good events before the bad one in the same read still go to the client.
                 failure = _event_failure(exc)
             yield time.perf_counter() - t
-            for piece in out:
-                yield piece
+            if out:
+                # One ASGI send per read rather than per event.
+                yield b"".join(out)
             if failure is not None:
                 break
         else:
