@@ -96,6 +96,10 @@ def configure_kopf(kopf_settings: kopf.OperatorSettings, settings: OperatorSetti
     # We post our own Events (one per transition); kopf's per-handler ones are noise.
     kopf_settings.posting.enabled = False
     kopf_settings.execution.max_workers = settings.max_workers
+    # A burst (1,000 users at once) would otherwise get a worker and its bodies in memory per
+    # object; with a limit, a worker idle for 0.5 s (kopf: 5 s) frees its slot for the next.
+    kopf_settings.queueing.worker_limit = settings.object_workers
+    kopf_settings.queueing.idle_timeout = 0.5
     kopf_settings.peering.lifetime = settings.peering_lifetime_seconds
     kopf_settings.peering.mandatory = not settings.standalone
     kopf_settings.peering.stealth = True

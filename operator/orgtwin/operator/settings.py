@@ -74,6 +74,14 @@ class OperatorSettings(BaseServiceSettings):
         ge=1,
         description="Threads running the (blocking) handlers; bounds concurrent API calls.",
     )
+    object_workers: int = Field(
+        default=128,
+        ge=1,
+        description=(
+            "Objects kopf processes at once; a burst beyond it waits on the watch stream "
+            "instead of in memory."
+        ),
+    )
     peering_name: str = Field(
         default="orgtwin",
         description="KopfPeering object the replicas share; only the highest priority acts.",
