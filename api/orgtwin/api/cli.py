@@ -10,6 +10,8 @@ api_app = typer.Typer(help="The control API.", no_args_is_help=True)
 @api_app.command("serve")
 def serve() -> None:
     """Run the api with uvicorn on ORGTWIN_API_HOST:ORGTWIN_API_PORT."""
+    import gc
+
     import uvicorn
 
     from orgtwin.api.app import create_app
@@ -18,8 +20,13 @@ def serve() -> None:
 
     settings = ApiSettings()
     core_logging.configure(settings.log_level, settings.log_format)
+    app = create_app(settings)
+    # Everything imported so far (modules, classes, pydantic and SQLAlchemy schemas,
+    # ~150k objects) lives as long as the process: out of the collector's sight, a full
+    # collection no longer walks it, which took ~0.1 s under load and set the p99.
+    gc.freeze()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,
