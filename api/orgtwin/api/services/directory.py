@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pydantic import ValidationError
 
@@ -30,6 +30,9 @@ class Snapshot:
     profiles: dict[str, AgentProfileSpec] = field(default_factory=dict)
     profiles_by_role: dict[str, AgentProfileSpec] = field(default_factory=dict)
     loaded_at: float = 0.0
+    revision: int = 0
+    """Changes only when users or profiles do: what is built from a snapshot (the
+    maskers) survives the refreshes that found nothing new."""
 
     def profile_of_user(self, employee_id: str) -> AgentProfileSpec | None:
         user = self.users.get(employee_id)
@@ -74,7 +77,9 @@ class Directory:
         async with self._lock:
             users = await self.kube.list(k8s.USER_PLURAL)
             profiles = await self.kube.list(k8s.PROFILE_PLURAL)
-            self.current = build_snapshot(users, profiles)
+            fresh, current = build_snapshot(users, profiles), self.current
+            same = fresh.users == current.users and fresh.profiles == current.profiles
+            self.current = replace(fresh, revision=current.revision + (0 if same else 1))
             return self.current
 
     async def get(self, *, max_age: float | None = None) -> Snapshot:

@@ -44,19 +44,19 @@ class EngineMasker:
 
     def __init__(self, secret: bytes) -> None:
         self.secret = secret
-        self._people: tuple[float, PeopleDirectory] | None = None
-        self._engines: dict[tuple[str, float], Engine] = {}
+        self._people: tuple[int, PeopleDirectory] | None = None
+        self._engines: dict[tuple[str, int], Engine] = {}
 
     def _directory(self, snapshot: Snapshot) -> PeopleDirectory:
-        if self._people is None or self._people[0] != snapshot.loaded_at:
+        if self._people is None or self._people[0] != snapshot.revision:
             people = ((u.display_name, u.email, u.employee_id) for u in snapshot.users.values())
-            self._people = (snapshot.loaded_at, PeopleDirectory.from_people(people))
+            self._people = (snapshot.revision, PeopleDirectory.from_people(people))
             self._engines.clear()
         return self._people[1]
 
     def _engine(self, snapshot: Snapshot, privacy: PrivacySpec) -> Engine:
         people = self._directory(snapshot)
-        key = (privacy.model_dump_json(), snapshot.loaded_at)
+        key = (privacy.model_dump_json(), snapshot.revision)
         engine = self._engines.get(key)
         if engine is None:
             engine = Engine.from_policy(privacy, self.secret, people)
