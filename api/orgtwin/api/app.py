@@ -98,6 +98,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
         # The spec stays at /openapi.json; no interactive docs UI is served in production.
         docs_url=None,
         redoc_url=None,
+        # The api exports Prometheus metrics; FastAPI's OpenTelemetry hooks would only
+        # look for a provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     for router in (
         health.router,

@@ -53,7 +53,7 @@ async def key_claim(
     return KeyClaim(
         caller=principal.caller,
         method=request.method,
-        path=request.url.path,
+        path=request.scope["path"],
         key=key,
         body_hash=str(request.state.body_sha256),
         ttl=timedelta(hours=runtime.settings.idempotency_ttl_hours),
