@@ -16,10 +16,13 @@ EMAIL_LOCAL_RE: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._%+-]{0,63}\Z")
 # A phone candidate has either a leading + or separators between digit groups; a bare
 # run of digits is only a phone when a word like "phone" or "tel" stands before it.
 _PHONE_END = r"(?![\w-]|\.\d)"
+# The first character is a class so the regex engine can skip to candidates; the
+# alternative is chosen by what that character was.
 PHONE_RE: Final = re.compile(
-    r"(?:\+(?<![\w+/.-]\+)\d{1,3}(?:[ .-]?\(\d{1,5}\))?(?:[ .-]?\d{1,5}){1,6}"
-    r"|\((?<![\w+/.-]\()\d{1,5}\)[ .-]?\d{1,5}(?:[ .-]\d{1,5}){0,5}"
-    r"|\d(?<![\w+/.-]\d)\d{0,4}(?:[ .-]\d{1,5}){1,5})" + _PHONE_END
+    r"[+(\d](?<![\w+/.-][+(\d])"
+    r"(?:(?<=\+)\d{1,3}(?:[ .-]?\(\d{1,5}\))?(?:[ .-]?\d{1,5}){1,6}"
+    r"|(?<=\()\d{1,5}\)[ .-]?\d{1,5}(?:[ .-]\d{1,5}){0,5}"
+    r"|(?<=\d)\d{0,4}(?:[ .-]\d{1,5}){1,5})" + _PHONE_END
 )
 # Trigger words: a context pattern can only match where one of its words starts.
 PHONE_WORDS: Final = ("phone", "tel", "mobile", "cell", "call", "fax")
@@ -38,12 +41,16 @@ CARD_RE: Final = re.compile(r"\d(?<![\w+-]\d)(?:[ -]?\d){12,18}(?![\w-])")
 IBAN_RE: Final = re.compile(r"[A-Z](?<!\w[A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]){11,30}")
 
 # Octet ranges and boundaries are checked in code; the regex only finds the shape.
-IPV4_RE: Final = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+# The boundary before the address is checked here, after the first digit, so the regex
+# engine skips to digits that start a number.
+IPV4_RE: Final = re.compile(r"\d(?<![\w.]\d)\d{0,2}(?:\.\d{1,3}){3}")
 # Two hex groups joined by a colon, or "::": without one there is no IPv6 address.
 IPV6_HINT_RE: Final = re.compile(r"[0-9A-Fa-f]:[0-9A-Fa-f:]|::")
+# Groups "hex:" or ":", two to eight of them; the first group is spelled out so the
+# pattern starts with a character class (see above) and checks the boundary after it.
 IPV6_RE: Final = re.compile(
-    r"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:|:){2,8}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?"
-    r"(?![\w:])"
+    r"[0-9A-Fa-f:](?<![\w:.][0-9A-Fa-f:])(?:(?<=:)|(?<=[0-9A-Fa-f])[0-9A-Fa-f]{0,3}:)"
+    r"(?:[0-9A-Fa-f]{1,4}:|:){1,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])"
 )
 
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"

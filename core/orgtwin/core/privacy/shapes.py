@@ -147,6 +147,10 @@ def _octets_valid(candidate: str) -> bool:
 
 
 def _ipv6_valid(candidate: str) -> bool:
+    # Without "::" an address has eight groups (six and an IPv4 tail): fewer colons can
+    # be rejected without the cost of an exception ("10:30:45").
+    if "::" not in candidate and candidate.count(":") < 6:
+        return False
     try:
         ipaddress.IPv6Address(candidate)
     except ValueError:
@@ -157,10 +161,10 @@ def _ipv6_valid(candidate: str) -> bool:
 def find_ips(text: str) -> Iterator[Detection]:
     if "." in text:
         for m in p.IPV4_RE.finditer(text):
+            # The regex checked the boundary before the address; this is the one after.
             start, end = m.start(), m.end()
-            before = text[start - 1] if start else " "
             after = text[end : end + 2]
-            if before.isalnum() or before in "._" or (after[:1].isalnum() or after[:1] == "_"):
+            if after[:1].isalnum() or after[:1] == "_":
                 continue
             if after[:1] == "." and after[1:2].isdigit():
                 continue
