@@ -15,12 +15,12 @@ from typing import Any
 
 import httpx
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from orgtwin.core.crds.models import AgentProfileSpec, Provider
 from orgtwin.core.privacy import RestoreMap
 from orgtwin.core.tokens import SessionClaims
-from orgtwin.proxy import anthropic_protocol, masking, openai_protocol
+from orgtwin.proxy import anthropic_protocol, jsonio, masking, openai_protocol
 from orgtwin.proxy.errors import (
     BadRequestError,
     ForbiddenError,
@@ -104,7 +104,7 @@ async def handle(request: Request, protocol: Protocol) -> Response:
         payload = anthropic_protocol.restore_message(payload, call.rmap, call.rules, on_block)
     call.overhead += time.perf_counter() - t
     _finish(state, call, 200)
-    return JSONResponse(payload)
+    return Response(jsonio.dumps(payload), media_type="application/json")
 
 
 async def _prepare(
@@ -119,7 +119,7 @@ async def _prepare(
     if len(raw) > state.settings.max_body_bytes:
         raise BadRequestError("request body too large", status=413, kind="too_large")
     try:
-        body = json.loads(raw)
+        body = jsonio.loads(raw)
     except ValueError as exc:
         raise BadRequestError("request body is not valid JSON") from exc
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
@@ -204,7 +204,7 @@ def _upstream_request(state: ProxyState, call: Call, body: dict[str, Any]) -> ht
     headers["accept"] = "text/event-stream" if call.stream else "application/json"
     if call.protocol == "anthropic":
         headers.update(call.passthrough)
-    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    content = jsonio.dumps(body)
     return httpx.Request(
         "POST",
         target.url,
@@ -263,7 +263,7 @@ async def _read_json(response: httpx.Response) -> dict[str, Any]:
     finally:
         await response.aclose()
     try:
-        data = json.loads(raw)
+        data = jsonio.loads(raw)
     except ValueError as exc:
         raise UpstreamError(
             "the upstream provider sent malformed JSON", kind="upstream_malformed"

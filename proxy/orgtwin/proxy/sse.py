@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import codecs
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from orgtwin.proxy import jsonio
 
 
 @dataclass(frozen=True)
@@ -55,16 +56,12 @@ class SSEParser:
         return bool(self._buf.strip() or self._data)
 
 
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-
-
 def openai_event(obj: Any) -> bytes:
-    return f"data: {dumps(obj)}\n\n".encode()
+    return b"data: " + jsonio.dumps(obj) + b"\n\n"
 
 
 def anthropic_event(name: str, obj: Any) -> bytes:
-    return f"event: {name}\ndata: {dumps(obj)}\n\n".encode()
+    return b"event: " + name.encode() + b"\ndata: " + jsonio.dumps(obj) + b"\n\n"
 
 
 DONE = b"data: [DONE]\n\n"

@@ -7,7 +7,6 @@ was sent, the ProxyError that caused it.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import httpx
 
 from orgtwin.core.privacy import RestoreMap
-from orgtwin.proxy import anthropic_protocol, openai_protocol
+from orgtwin.proxy import anthropic_protocol, jsonio, openai_protocol
 from orgtwin.proxy.errors import Protocol, ProxyError, UpstreamError, error_event
 from orgtwin.proxy.policy import ToolRules
 from orgtwin.proxy.sse import DONE, SSEParser, anthropic_event, openai_event
@@ -34,7 +33,7 @@ class _UpstreamReportedError(Exception):
 
 def _load(data: str) -> dict[str, Any]:
     try:
-        obj = json.loads(data)
+        obj = jsonio.loads(data)
     except ValueError as exc:
         raise _MalformedError from exc
     if not isinstance(obj, dict):
