@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
+from starlette.background import BackgroundTask
 
 from orgtwin.core.crds.models import AgentProfileSpec, Provider
 from orgtwin.core.privacy import RestoreMap
@@ -58,6 +59,9 @@ class Call:
     blocked: list[str] = field(default_factory=list)
     # Client headers that choose protocol features (never credentials) go upstream as-is.
     passthrough: dict[str, str] = field(default_factory=dict)
+    # PII counts by type and the privacy mode, logged when the call is done.
+    detections: dict[str, int] = field(default_factory=dict)
+    mode: str = ""
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -103,8 +107,13 @@ async def handle(request: Request, protocol: Protocol) -> Response:
     else:
         payload = anthropic_protocol.restore_message(payload, call.rmap, call.rules, on_block)
     call.overhead += time.perf_counter() - t
-    _finish(state, call, 200)
-    return Response(jsonio.dumps(payload), media_type="application/json")
+    # Metrics and log lines after the last byte is sent: off the client's wait, and the
+    # latency histogram then measures to the last byte as it says.
+    return Response(
+        jsonio.dumps(payload),
+        media_type="application/json",
+        background=BackgroundTask(_finish, state, call, 200),
+    )
 
 
 async def _prepare(
@@ -144,18 +153,8 @@ async def _prepare(
     else:
         masking.mask_anthropic(body, masker)
     state.metrics.detected(masker.counts, engine.mode)
-    if masker.counts:
-        log.info(
-            "proxy.detections",
-            extra={
-                "fields": {
-                    "session": claims.session,
-                    "mode": engine.mode,
-                    "counts": dict(masker.counts),
-                }
-            },
-        )
     if engine.mode == "strict" and masker.counts:
+        _log_detections(claims.session, engine.mode, masker.counts)
         found = ", ".join(sorted(masker.counts))
         raise PolicyRefusedError(f"request refused by the privacy policy: it contains {found}")
     if engine.mode in ("mask", "strict"):
@@ -165,6 +164,7 @@ async def _prepare(
         rmap = RestoreMap({})
     state.touch(claims.session)
     call = Call(protocol, claims, spec, rules, rmap, bool(body.get("stream")), started)
+    call.detections, call.mode = dict(masker.counts), engine.mode
     for name in _PASSTHROUGH_HEADERS:
         value = request.headers.get(name)
         if value:
@@ -286,8 +286,17 @@ def _blocker(state: ProxyState, call: Call) -> Any:
     return on_block
 
 
+def _log_detections(session: str, mode: str, counts: Mapping[str, int]) -> None:
+    log.info(
+        "proxy.detections",
+        extra={"fields": {"session": session, "mode": mode, "counts": dict(counts)}},
+    )
+
+
 def _finish(state: ProxyState, call: Call, status: int, kind: str = "") -> None:
     elapsed = time.perf_counter() - call.started
+    if call.detections:
+        _log_detections(call.claims.session, call.mode, call.detections)
     stream = "true" if call.stream else "false"
     state.metrics.request_done(call.protocol, stream, status, elapsed, call.overhead)
     log.info(
