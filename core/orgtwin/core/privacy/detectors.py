@@ -17,7 +17,7 @@ from orgtwin.core.privacy import patterns as p
 from orgtwin.core.privacy import shapes
 from orgtwin.core.privacy.checksums import ssn_valid
 from orgtwin.core.privacy.phones import phone_valid
-from orgtwin.core.privacy.scan import Scan
+from orgtwin.core.privacy.scan import Scan, lowered
 from orgtwin.core.privacy.types import (
     ACCOUNT_NUMBER,
     CREDIT_CARD,
@@ -61,8 +61,18 @@ def find_emails(scan: Scan) -> Iterator[Detection]:
         yield Detection(EMAIL, start, m.end(), 0.95, "email")
 
 
+_PHONE_WORDS = lowered(p.PHONE_WORDS)
+_SSN_WORDS = lowered(p.SSN_WORDS)
+_DOB_WORDS = lowered(p.DOB_WORDS)
+_ACCOUNT_WORDS = lowered(p.ACCOUNT_WORDS)
+_PERSON_WORDS = lowered(p.PERSON_WORDS)
+_TITLES = lowered(p.TITLES)
+_SECRET_PREFIXES = lowered(p.SECRET_PREFIXES)
+_URL_SEPARATOR = lowered((p.URL_SEPARATOR,))
+
+
 def _around(
-    scan: Scan, words: Iterable[str], rx: re.Pattern[str], width: int = 96
+    scan: Scan, words: frozenset[str], rx: re.Pattern[str], width: int = 96
 ) -> Iterator[re.Match[str]]:
     """Matches of a case-insensitive context pattern that starts with one of ``words``."""
     text = scan.text
@@ -80,14 +90,14 @@ def _around(
             yield m
 
 
-def _anchored(scan: Scan, anchors: Iterable[str], rx: re.Pattern[str]) -> Iterator[re.Match[str]]:
+def _anchored(scan: Scan, anchors: frozenset[str], rx: re.Pattern[str]) -> Iterator[re.Match[str]]:
     """rx.finditer(text) for a pattern that can only match where one of ``anchors`` starts.
 
     The scan found the anchors case-insensitively; the regex confirms the exact case.
     """
     text = scan.text
     last = 0
-    for i in scan.starts(a.lower() for a in anchors):
+    for i in scan.starts(anchors):
         if i < last:
             continue
         m = rx.match(text, i)
@@ -97,30 +107,30 @@ def _anchored(scan: Scan, anchors: Iterable[str], rx: re.Pattern[str]) -> Iterat
 
 
 def find_phone_context(scan: Scan) -> Iterator[Detection]:
-    for m in _around(scan, p.PHONE_WORDS, p.PHONE_CONTEXT_RE):
+    for m in _around(scan, _PHONE_WORDS, p.PHONE_CONTEXT_RE):
         if phone_valid(m.group(1)):
             yield Detection(PHONE, m.start(1), m.end(1), 0.8, "phone")
 
 
 def find_ssn_context(scan: Scan) -> Iterator[Detection]:
-    for m in _around(scan, p.SSN_WORDS, p.SSN_CONTEXT_RE):
+    for m in _around(scan, _SSN_WORDS, p.SSN_CONTEXT_RE):
         digits = m.group(1)
         if ssn_valid(digits[:3], digits[3:5], digits[5:]):
             yield Detection(US_SSN, m.start(1), m.end(1), 0.85, "us_ssn")
 
 
 def find_dates_of_birth(scan: Scan) -> Iterator[Detection]:
-    for m in _around(scan, p.DOB_WORDS, p.DOB_RE):
+    for m in _around(scan, _DOB_WORDS, p.DOB_RE):
         yield Detection(DATE_OF_BIRTH, m.start(1), m.end(1), 0.85, "date_of_birth")
 
 
 def find_account_numbers(scan: Scan) -> Iterator[Detection]:
-    for m in _around(scan, p.ACCOUNT_WORDS, p.ACCOUNT_RE):
+    for m in _around(scan, _ACCOUNT_WORDS, p.ACCOUNT_RE):
         yield Detection(ACCOUNT_NUMBER, m.start(1), m.end(1), 0.8, "account_number")
 
 
 def find_secrets(scan: Scan) -> Iterator[Detection]:
-    for m in _anchored(scan, p.SECRET_PREFIXES, p.SECRET_RE):
+    for m in _anchored(scan, _SECRET_PREFIXES, p.SECRET_RE):
         yield Detection(SECRET, m.start(), m.end(), 0.95, "secret")
     if "-----BEGIN" in scan.text:
         for m in p.PEM_RE.finditer(scan.text):
@@ -131,7 +141,7 @@ def find_url_credentials(scan: Scan) -> Iterator[Detection]:
     # Anchored on "://": the user info is matched forwards, the scheme backwards.
     text = scan.text
     last = 0
-    for i in scan.starts((p.URL_SEPARATOR,)):
+    for i in scan.starts(_URL_SEPARATOR):
         userinfo = p.URL_USERINFO_RE.match(text, i + 3)
         if userinfo is not None and p.URL_SCHEME_RE.search(text, max(last, i - 16), i):
             yield Detection(
@@ -142,8 +152,8 @@ def find_url_credentials(scan: Scan) -> Iterator[Detection]:
 
 def find_context_persons(scan: Scan) -> Iterator[Detection]:
     text = scan.text
-    titled = _anchored(scan, p.TITLES, p.PERSON_TITLE_RE)
-    for m in itertools.chain(titled, _around(scan, p.PERSON_WORDS, p.PERSON_CONTEXT_RE)):
+    titled = _anchored(scan, _TITLES, p.PERSON_TITLE_RE)
+    for m in itertools.chain(titled, _around(scan, _PERSON_WORDS, p.PERSON_CONTEXT_RE)):
         names = m.group(1).split()
         # Drop trailing non-names ("Contact Jane Support") and skip pure non-names.
         while names and names[-1] in p.NOT_NAMES:

@@ -52,22 +52,26 @@ def _right(text: str, pos: int) -> int:
 
 def numeric_view(text: str) -> NumericView | None:
     """The view, or None when the text has no digit at all."""
-    windows: list[list[int]] = []
-    for m in _RUN.finditer(text):
-        start, end = m.span()
-        if windows and start <= windows[-1][1] + _JOIN:
-            windows[-1][1] = _right(text, end)
-            continue
-        windows.append([_left(text, start), _right(text, end)])
-    if not windows:
-        return None
     parts: list[str] = []
     view_starts: list[int] = []
     text_starts: list[int] = []
     pos = 0
-    for start, end in windows:
-        view_starts.append(pos)
-        text_starts.append(start)
-        parts.append(text[start:end])
-        pos += end - start + 1
+    start = end = -1
+    for m in _RUN.finditer(text):
+        run_start, run_end = m.span()
+        if end >= 0 and run_start <= end + _JOIN:
+            end = _right(text, run_end)
+            continue
+        if end >= 0:
+            view_starts.append(pos)
+            text_starts.append(start)
+            parts.append(text[start:end])
+            pos += end - start + 1
+        start = _left(text, run_start)
+        end = _right(text, run_end)
+    if end < 0:
+        return None
+    view_starts.append(pos)
+    text_starts.append(start)
+    parts.append(text[start:end])
     return NumericView("\n".join(parts), view_starts, text_starts)

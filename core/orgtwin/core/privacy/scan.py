@@ -107,12 +107,19 @@ class Scan:
     # Directory entries found, as detections.
     people: list[Detection]
 
-    def starts(self, words: Iterable[str]) -> list[int]:
+    def starts(self, words: frozenset[str]) -> list[int]:
         """Start offsets of any of ``words`` (lower case), ascending, without repeats."""
-        found: set[int] = set()
-        for word in words:
-            found.update(self.triggers.get(word, ()))
-        return sorted(found)
+        found = self.triggers.keys() & words
+        if not found:
+            return []
+        if len(found) == 1:
+            return self.triggers[found.pop()]
+        return sorted({i for word in found for i in self.triggers[word]})
+
+
+def lowered(words: Iterable[str]) -> frozenset[str]:
+    """Trigger words as Scan.starts takes them."""
+    return frozenset(word.lower() for word in words)
 
 
 class Scanner:
