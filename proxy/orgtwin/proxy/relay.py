@@ -108,7 +108,9 @@ async def handle(request: Request, protocol: Protocol) -> Response:
         payload = anthropic_protocol.restore_message(payload, call.rmap, call.rules, on_block)
     call.overhead += time.perf_counter() - t
     # Metrics and log lines after the last byte is sent: off the client's wait, and the
-    # latency histogram then measures to the last byte as it says.
+    # latency histogram then measures to the last byte as it says. Starlette runs a plain
+    # function in a worker thread, which keeps the formatting and the write off the event
+    # loop too (measured: less CPU and latency than running it on the loop).
     return Response(
         jsonio.dumps(payload),
         media_type="application/json",
