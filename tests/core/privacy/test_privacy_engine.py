@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import subprocess
 import sys
 
@@ -9,7 +12,7 @@ import pytest
 
 from orgtwin.core.crds.models import PrivacySpec
 from orgtwin.core.privacy import Detection, Directory, Engine, RestoreMap, resolve
-from orgtwin.core.privacy.placeholders import Minter, PlaceholderMap
+from orgtwin.core.privacy.placeholders import ALPHABET, Minter, PlaceholderMap
 
 pytestmark = pytest.mark.unit
 
@@ -63,6 +66,17 @@ def test_placeholder_shape_and_type() -> None:
     text = Engine(secret=SECRET).mask("ssn 123-45-6789").text
     assert text.startswith("ssn [US_SSN_")
     assert len(text) == len("ssn [US_SSN_XXXXXX]")
+
+
+def test_placeholder_code_is_crockford_base32_of_the_hmac() -> None:
+    # Sessions keep placeholders between requests and replicas: the code must not change
+    # from one version to the next.
+    digest = hmac.digest(SECRET, b"EMAIL\x1fa.b@c.example", hashlib.sha256)
+    crockford = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET)
+    code = base64.b32encode(digest[:10]).decode().translate(crockford)
+    minter = Minter(SECRET)
+    for length in (1, 2, 5, 6, 7, 8, 15, 16):
+        assert minter.placeholder("EMAIL", "a.b@c.example", length) == f"[EMAIL_{code[:length]}]"
 
 
 def test_collisions_within_a_request_get_distinct_placeholders() -> None:

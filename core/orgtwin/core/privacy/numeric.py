@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from orgtwin.core.privacy.types import Detection
 
 _RUN = re.compile(r"\d[\d ().:/+-]*")
+# The same for ASCII text, where \d is [0-9]: a plain range is cheaper to test than
+# the Unicode digit category.
+_ASCII_RUN = re.compile(r"[0-9][0-9 ().:/+-]*")
 # How far a token may reach beyond its digit run: an IBAN's letters, an IPv6 address.
 _REACH = 48
 # Runs this close together share a window ("NL91 ABNA 0417 1643 00").
@@ -57,7 +60,7 @@ def numeric_view(text: str) -> NumericView | None:
     text_starts: list[int] = []
     pos = 0
     start = end = -1
-    for m in _RUN.finditer(text):
+    for m in (_ASCII_RUN if text.isascii() else _RUN).finditer(text):
         run_start, run_end = m.span()
         if end >= 0 and run_start <= end + _JOIN:
             end = _right(text, run_end)

@@ -25,6 +25,10 @@ _PAIRS: Final = [a + b for a in ALPHABET for b in ALPHABET]
 def _encode(digest: bytes, length: int) -> str:
     """Base32 of the digest's first 80 bits, cut to ``length`` (as b32encode would spell it)."""
     bits = int.from_bytes(digest[:10], "big")
+    if length <= 6:
+        # The usual code length: three lookups, no loop.
+        code = _PAIRS[bits >> 70] + _PAIRS[(bits >> 60) & 1023] + _PAIRS[(bits >> 50) & 1023]
+        return code[:length]
     shifts = range(70, 70 - 10 * ((length + 1) // 2), -10)
     return "".join([_PAIRS[(bits >> shift) & 1023] for shift in shifts])[:length]
 

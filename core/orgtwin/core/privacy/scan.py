@@ -25,7 +25,8 @@ from orgtwin.core.privacy.types import PERSON, Detection
 
 _WS_RUN = re.compile(r"  +")  # written out: a literal prefix lets the regex engine skip ahead
 # Whitespace characters other than the space; each becomes a space, keeping offsets.
-_OTHER_WS = "\t\n\r\x0b\x0c\x85\xa0\u2028\u2029"
+_ASCII_WS = "\t\n\r\x0b\x0c"
+_OTHER_WS = _ASCII_WS + "\x85\xa0\u2028\u2029"
 
 TRIGGERS: frozenset[str] = frozenset(
     word.lower()
@@ -87,7 +88,7 @@ def _fold(text: str) -> tuple[_Folded, bool]:
         # exact offsets only through a per-character fold.
         lowered = "".join(ch.lower()[0] for ch in text)
     # str.replace per character is much faster than str.translate with a table.
-    for ch in _OTHER_WS:
+    for ch in _ASCII_WS if lowered.isascii() else _OTHER_WS:
         if ch in lowered:
             lowered = lowered.replace(ch, " ")
     if "  " not in lowered:
