@@ -130,7 +130,7 @@ async def _prepare(
     if len(raw) > state.settings.max_body_bytes:
         raise BadRequestError("request body too large", status=413, kind="too_large")
     try:
-        body = jsonio.loads(raw)
+        body = json.loads(raw)
     except ValueError as exc:
         raise BadRequestError("request body is not valid JSON") from exc
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
@@ -265,7 +265,7 @@ async def _read_json(response: httpx.Response) -> dict[str, Any]:
     finally:
         await response.aclose()
     try:
-        data = jsonio.loads(raw)
+        data = json.loads(raw)
     except ValueError as exc:
         raise UpstreamError(
             "the upstream provider sent malformed JSON", kind="upstream_malformed"

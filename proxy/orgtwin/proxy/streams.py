@@ -33,7 +33,7 @@ class _UpstreamReportedError(Exception):
 
 def _load(data: str) -> dict[str, Any]:
     try:
-        obj = jsonio.loads(data)
+        obj = jsonio.loads_event(data)
     except ValueError as exc:
         raise _MalformedError from exc
     if not isinstance(obj, dict):
