@@ -90,9 +90,12 @@ class Database:
 
     def __init__(self, settings: ApiSettings) -> None:
         self.url = settings.database_url.get_secret_value()
+        # The sessions and the statement pool share the configured budget, so a replica
+        # never holds more connections than before the statement pool existed.
+        statements = max(1, settings.db_pool_size // 2)
         self.engine: AsyncEngine = create_async_engine(
             self.url,
-            pool_size=settings.db_pool_size,
+            pool_size=max(1, settings.db_pool_size - statements),
             max_overflow=10,
             pool_timeout=POOL_TIMEOUT_SECONDS,
             # A dead connection (Postgres restarted) invalidates the whole pool on first use.
@@ -103,7 +106,7 @@ class Database:
         # without its SQLAlchemy-specific adapter map.
         _, connect_args = self.engine.dialect.create_connect_args(self.engine.url)
         connect_args.pop("context", None)
-        self.statements = StatementPool(connect_args, settings.db_pool_size)
+        self.statements = StatementPool(connect_args, statements)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

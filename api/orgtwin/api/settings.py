@@ -25,7 +25,13 @@ class ApiSettings(BaseServiceSettings):
         default=SecretStr("postgresql+psycopg://orgtwin@127.0.0.1:5432/orgtwin"),
         description="SQLAlchemy URL (psycopg 3); may hold a password, hence secret.",
     )
-    db_pool_size: int = Field(default=20, ge=1, le=200, description="Pooled connections.")
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="Pooled connections (plus up to 10 in bursts), half of them for the "
+        "single-statement mesh writes.",
+    )
     session_signing_key: SecretStr | None = Field(
         default=None,
         description="HMAC key of agent session tokens (Secret orgtwin-session-signing).",
