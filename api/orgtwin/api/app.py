@@ -102,12 +102,14 @@ def create_app(settings: ApiSettings) -> FastAPI:
         # look for a provider on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
+    # Routes are matched in this order, one by one: the agents' mesh calls, the bulk
+    # of the traffic, come right after the probes. No two routers share a prefix.
     for router in (
         health.router,
-        org.router,
-        me.router,
-        sessions.router,
         mesh.router,
+        sessions.router,
+        me.router,
+        org.router,
         audit.router,
     ):
         app.include_router(router)
