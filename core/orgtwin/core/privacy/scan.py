@@ -62,6 +62,10 @@ class _Folded:
         self._points: list[int] | None = None
         self._shifts: list[int] = []
 
+    @property
+    def collapsed(self) -> bool:
+        return self.text is not self._original
+
     def original(self, pos: int) -> int:
         if self.text is self._original:
             return pos
@@ -147,12 +151,18 @@ class Scanner:
     def scan(self, text: str) -> Scan:
         folded, exact = _fold(text)
         norm = folded.text
+        # Offsets in the folded text are the text's own unless whitespace was collapsed.
+        original = folded.original if folded.collapsed else None
         triggers: dict[str, list[int]] = {}
         people: list[Detection] = []
         for end_index, (trigger, entity_type, key_len) in self._automaton.iter(norm):
             start = end_index - key_len + 1
             if trigger is not None:
-                triggers.setdefault(trigger, []).append(folded.original(start))
+                offset = start if original is None else original(start)
+                if trigger in triggers:
+                    triggers[trigger].append(offset)
+                else:
+                    triggers[trigger] = [offset]
             if entity_type is None:
                 continue
             end = end_index + 1

@@ -45,7 +45,9 @@ def find_phone_shapes(text: str) -> Iterator[Detection]:
         digits = _count_digits(candidate)
         if digits < 8:
             continue
-        if phone_valid(candidate):
+        # Without "+" only ten or eleven digits can be valid (see phone_valid): dates and
+        # versions with other counts never reach the validator's cache.
+        if (candidate[0] == "+" or 10 <= digits <= 11) and phone_valid(candidate):
             yield Detection(PHONE, m.start(), m.end(), 0.9, "phone")
         elif digits > 11:
             # A number glued to the next one ("+44 20 7946 0958 42"): try sub-runs.
