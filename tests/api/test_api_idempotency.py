@@ -100,3 +100,38 @@ def test_audit_trail_is_append_only_in_the_database(org_api: Api, db_url: str) -
         conn.rollback()
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
             conn.execute("DELETE FROM audit_events")
+
+
+def test_mesh_creates_replay_the_sent_bytes_and_store_one_item_and_one_audit_row(
+    org_api: Api, db_url: str
+) -> None:
+    agent = org_api.agent("E3", "finance")
+    posts = [
+        ("/v1/mesh/tasks", {"to": "role:legal", "title": "Review", "data": {"b": 1, "a": [2]}}),
+        ("/v1/mesh/notify", {"to": "manager", "title": "FYI"}),
+        ("/v1/mesh/approvals", {"type": "expense", "title": "Laptop"}),
+    ]
+    for i, (path, body) in enumerate(posts):
+        headers = {**agent, "Idempotency-Key": f"create-{i}", "X-Trace-Id": f"trace-create-{i}"}
+        first = org_api.client.post(path, json=body, headers=headers)
+        again = org_api.client.post(path, json=body, headers=headers)
+        assert first.status_code == again.status_code == 201, first.text
+        assert again.content == first.content
+        assert first.headers["content-type"] == again.headers["content-type"]
+        assert again.headers["idempotent-replayed"] == "true"
+        created = first.json()
+        assert created["trace_id"] == f"trace-create-{i}"
+        # The response was rendered before the write; a read of the stored item agrees.
+        read = org_api.client.get(f"/v1/mesh/status/{created['id']}", headers=agent).json()
+        assert read == created
+    assert _tasks(db_url) == len(posts)
+    with psycopg.connect(_pg(db_url)) as conn:
+        audited = conn.execute(
+            "SELECT action, trace_id FROM audit_events WHERE trace_id LIKE 'trace-create-%'"
+            " ORDER BY trace_id"
+        ).fetchall()
+    assert audited == [
+        ("task.create", "trace-create-0"),
+        ("notify", "trace-create-1"),
+        ("approval.request", "trace-create-2"),
+    ]
