@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,7 +69,8 @@ class StreamTransformer:
         self._rules = rules
         self._on_block = on_block
         self._choices: dict[int, _Choice] = {}
-        self._envelope: dict[str, Any] = {}
+        # The latest upstream chunk: its id, model and the like wrap flushed text.
+        self._last: dict[str, Any] = {}
 
     def _choice(self, index: int) -> _Choice:
         st = self._choices.get(index)
@@ -80,7 +80,7 @@ class StreamTransformer:
 
     def chunk(self, obj: dict[str, Any]) -> list[dict[str, Any]]:
         """One upstream chunk in, the chunks to send out (usually exactly one)."""
-        self._envelope = {k: v for k, v in obj.items() if k not in ("choices", "usage")}
+        self._last = obj
         out: list[dict[str, Any]] = []
         for choice in obj.get("choices") or []:
             index = int(choice.get("index", 0))
@@ -147,7 +147,8 @@ class StreamTransformer:
             delta["tool_calls"] = calls
         if not delta:
             return None
-        extra = copy.copy(self._envelope)
+        # Copied only when text is flushed, not for every chunk.
+        extra = {k: v for k, v in self._last.items() if k not in ("choices", "usage")}
         extra["choices"] = [{"index": index, "delta": delta, "finish_reason": None}]
         return extra
 
