@@ -30,6 +30,8 @@ POSITIVES = [
     ("SSN: 123456789", "US_SSN", "123456789"),
     ("card 4111 1111 1111 1111 ok", "CREDIT_CARD", "4111 1111 1111 1111"),
     ("amex 378282246310005", "CREDIT_CARD", "378282246310005"),
+    # Glued to numbers on both sides (found by the proxy's leak property test).
+    ("from 10.20.30.40 378282246310005 42 times", "CREDIT_CARD", "378282246310005"),
     ("iban DE89 3704 0044 0532 0130 00 EUR", "IBAN", "DE89 3704 0044 0532 0130 00"),
     ("iban GB82WEST12345698765432", "IBAN", "GB82WEST12345698765432"),
     ("host 192.168.10.4 down", "IP_ADDRESS", "192.168.10.4"),

@@ -111,8 +111,38 @@ def find_cards(text: str) -> Iterator[Detection]:
             yield Detection(CREDIT_CARD, m.start(), m.end(), 1.0, "credit_card")
             continue
         # The run may glue a card to a neighbouring number ("order 42 4111 ...").
+        found = False
         for start, end in _sub_runs(m.group(), _DIGIT_GROUP, _card_valid, 13, 19):
+            found = True
             yield Detection(CREDIT_CARD, m.start() + start, m.start() + end, 1.0, "credit_card")
+        if not found:
+            # Or to numbers on both sides ("10.20.30.40 378282246310005 42").
+            for start, end in _inner_runs(m.group(), _card_valid, 13, 19):
+                yield Detection(CREDIT_CARD, m.start() + start, m.start() + end, 1.0, "credit_card")
+
+
+def _inner_runs(
+    run: str, valid: Callable[[str], bool], least: int, most: int
+) -> Iterator[tuple[int, int]]:
+    """Non-overlapping valid sub-runs that neither start nor end the run, longest first."""
+    groups = [(g.start(), g.end(), g.end(1) - g.start(1)) for g in _DIGIT_GROUP.finditer(run)]
+    spans: list[tuple[int, int]] = []
+    for i in range(1, len(groups) - 1):
+        digits = 0
+        for j in range(i, len(groups) - 1):
+            digits += groups[j][2]
+            if digits > most:
+                break
+            if digits >= least:
+                spans.append((groups[i][0], groups[j][1]))
+    spans.sort(key=lambda s: (s[0] - s[1], s[0]))
+    taken: list[tuple[int, int]] = []
+    for start, end in spans:
+        if any(a < end and start < b for a, b in taken):
+            continue
+        if valid(run[start:end]):
+            taken.append((start, end))
+            yield start, end
 
 
 def find_ibans(text: str) -> Iterator[Detection]:
