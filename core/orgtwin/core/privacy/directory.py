@@ -14,7 +14,6 @@ from orgtwin.core.privacy.scan import Scanner
 from orgtwin.core.privacy.types import EMAIL, EMPLOYEE_ID, PERSON, Detection
 
 
-# Written out rather than " {2,}": a literal prefix lets the regex engine skip ahead.
 class Directory:
     """Exact matcher over the organisation's people (names, emails, employee ids)."""
 
