@@ -50,6 +50,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.check_schema()
+        await db.statements.open()
         kube = Kube(settings)
         phases = SessionPhases(
             kube, db, settings.session_cache_seconds, settings.activity_write_seconds

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping
 from typing import Any, LiteralString
 
 import psycopg
 from alembic.runtime.migration import MigrationContext
-from psycopg.pq import TransactionStatus
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -33,56 +32,44 @@ class StatementPool:
 
     The hot mesh POSTs need no unit of work, and on them the SQLAlchemy pool's
     checkout (greenlet bridge, events, an autocommit toggle) cost more CPU than
-    the statement itself. Connections are opened on demand, at most ``size`` at
-    a time. After a connection-level error every idle connection is dropped (a
-    restarted Postgres broke them all), as the engine does with ``pool_pre_ping``
-    off, so the client that hit the error gets a 503 and the next one succeeds.
+    the statement itself; psycopg's own pool is the lighter way to the same
+    connections. After a connection-level error the idle connections are checked
+    in the background (a restarted Postgres broke them all), so the client that
+    hit the error gets a 503 and the next ones get working connections.
     """
 
     def __init__(self, connect_args: Mapping[str, Any], size: int) -> None:
-        self._connect_args = dict(connect_args)
-        self._idle: list[psycopg.AsyncConnection[tuple[Any, ...]]] = []
-        self._slots = asyncio.Semaphore(size)
+        self._pool = AsyncConnectionPool(
+            kwargs={**connect_args, "autocommit": True},
+            min_size=1,
+            max_size=size,
+            open=False,
+            timeout=POOL_TIMEOUT_SECONDS,
+            name="statements",
+        )
+        self._checking: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        """Start the pool (inside the running loop); connections are made in the background."""
+        await self._pool.open()
 
     async def fetchone(
         self, sql: LiteralString, params: Mapping[str, Any]
     ) -> tuple[Any, ...] | None:
         """Run one statement in its own transaction; its first row, if any."""
-        if self._slots.locked():
-            try:
-                async with asyncio.timeout(POOL_TIMEOUT_SECONDS):
-                    await self._slots.acquire()
-            except TimeoutError as exc:
-                raise psycopg.errors.ConnectionTimeout("no free database connection") from exc
-        else:
-            await self._slots.acquire()
         try:
-            conn = self._idle.pop() if self._idle else await self._connect()
-            try:
+            async with self._pool.connection() as conn:
                 cursor = await conn.execute(sql, params)
                 return await cursor.fetchone()
-            except psycopg.OperationalError:
-                await self.close()
-                raise
-            finally:
-                # Only a connection with no transaction open (cancelled mid-statement,
-                # broken) goes back to the pool.
-                if not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE:
-                    self._idle.append(conn)
-                else:
-                    await conn.close()
-        finally:
-            self._slots.release()
-
-    async def _connect(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
-        return await psycopg.AsyncConnection.connect(autocommit=True, **self._connect_args)
+        except psycopg.OperationalError:
+            if self._checking is None or self._checking.done():
+                self._checking = asyncio.create_task(self._pool.check())
+            raise
 
     async def close(self) -> None:
-        """Close every idle connection; connections in use close when they come back broken."""
-        idle, self._idle = self._idle, []
-        for conn in idle:
-            with contextlib.suppress(psycopg.Error):
-                await conn.close()
+        if self._checking is not None:
+            self._checking.cancel()
+        await self._pool.close()
 
 
 class Database:
