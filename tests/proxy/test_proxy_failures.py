@@ -160,3 +160,35 @@ def test_client_disconnect_cancels_the_upstream_request(proxy: Proxy, protocol: 
 
 def test_proxy_answers_health_while_upstream_is_down(orphan: Proxy) -> None:
     assert httpx.get(f"{orphan.url}/healthz").status_code == 200
+
+
+@pytest.fixture(scope="module")
+def small(upstream: FakeUpstream) -> Iterator[Proxy]:
+    """A proxy that accepts request bodies of at most 2 KB."""
+    app = create_app(proxy_settings(upstream, max_body_bytes=2048), profiles=static_profiles())
+    with ThreadedServer(app) as server:
+        yield Proxy(server, upstream)
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_oversized_body_is_a_413_and_never_reaches_upstream(small: Proxy, chunked: bool) -> None:
+    small.upstream.reset()
+    body = httpx.Request("POST", "/", json=user("x" * 4096, "openai")).content
+
+    def pieces() -> Iterator[bytes]:
+        # No Content-Length: the proxy must stop reading once the limit is passed.
+        for start in range(0, len(body), 512):
+            yield body[start : start + 512]
+
+    with small.client() as client:
+        r = client.post(
+            "/v1/chat/completions",
+            content=pieces() if chunked else body,
+            headers={"content-type": "application/json"},
+        )
+        assert r.status_code == 413
+        assert "2048 bytes" in r.json()["error"]["message"]
+        # A body within the limit still goes through on the same proxy.
+        ok = client.post("/v1/chat/completions", json=user("hello", "openai"))
+        assert ok.status_code == 200
+    assert len(small.upstream.requests) == 1

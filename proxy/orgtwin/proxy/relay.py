@@ -125,10 +125,8 @@ async def _prepare(
     spec = state.profiles.profile(claims.profile)
     if spec is None:
         raise ForbiddenError("the session's profile does not exist")
-    raw = await request.body()
+    raw = await _read_body(request, state.settings.max_body_bytes)
     t = time.perf_counter()
-    if len(raw) > state.settings.max_body_bytes:
-        raise BadRequestError("request body too large", status=413, kind="too_large")
     try:
         body = json.loads(raw)
     except ValueError as exc:
@@ -173,6 +171,24 @@ async def _prepare(
             call.passthrough[name] = value
     call.overhead = time.perf_counter() - t
     return call, body
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it is known to exceed ``limit``: never held whole first."""
+    too_large = BadRequestError(
+        f"request body larger than {limit} bytes", status=413, kind="too_large"
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _target(state: ProxyState, protocol: Protocol, provider: Provider) -> UpstreamTarget:
