@@ -186,6 +186,7 @@ class LocalCluster:
     def stop(self) -> None:
         """Delete the cluster and wait until its processes are gone."""
         pids = self.pids()
+        bound = [p for p in self.listening_ports() if ports.is_listening(p)]
         try:
             self.kwokctl("delete", "cluster", "--name", self.name, timeout=120)
         finally:
@@ -199,6 +200,11 @@ class LocalCluster:
             deadline = time.monotonic() + 10
             while any(ports.pid_alive(p) for p in pids) and time.monotonic() < deadline:
                 time.sleep(0.1)
+            # Return only once the ports are free again, so the next cluster can take them; a
+            # CI run once saw one still accepting just after every PID had gone.
+            deadline = time.monotonic() + 30
+            while any(ports.is_listening(p) for p in bound) and time.monotonic() < deadline:
+                time.sleep(0.2)
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def info(self) -> dict[str, Any]:
