@@ -24,7 +24,8 @@ def test_cluster_teardown_leaves_no_process_or_port() -> None:
     finally:
         cluster.stop()
     assert [p for p in pids if ports.pid_alive(p)] == []
-    assert [p for p in listening if ports.is_listening(p)] == []
+    left = {p: ports.listeners(p) for p in listening if ports.is_listening(p)}
+    assert left == {}, f"ports still accepting after stop, with their holders: {left}"
     assert not cluster.workdir.exists()
 
 
