@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client
-from operator_kit import Objects, OperatorProcess
+from operator_kit import Objects, OperatorProcess, wait_for
 
 from orgtwin.core import k8s
 from orgtwin.testing import tools
@@ -50,13 +50,34 @@ def op_prefix() -> str:
 
 @pytest.fixture(scope="module")
 def operator_proc(
-    cluster: object, op_prefix: str, tmp_path_factory: pytest.TempPathFactory
+    cluster: object,
+    k8s_api: client.ApiClient,
+    op_prefix: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[OperatorProcess]:
-    """One standalone operator for the module, watching the module's namespaces."""
+    """One standalone operator for the module, watching the module's namespaces.
+
+    Handed over once it has acted in a first matching namespace. Twice (in 2 of about 10
+    full runs) a freshly started operator did nothing for ~90 s after the first namespace
+    appeared, which the first test's own wait then absorbed as a failure; the cause is
+    not found yet (notes on issue 3). The warm-up has its own, longer bound.
+    """
     log = Path(tmp_path_factory.mktemp("operator")) / "operator.log"
     proc = OperatorProcess(cluster.kubeconfig, [f"{op_prefix}-*"], log)  # type: ignore[attr-defined]
     proc.start()
     try:
+        warm = new_namespace(k8s_api, op_prefix)
+        objs = Objects(k8s_api, warm)
+        objs.user("warmup", profile="absent")
+        wait_for(
+            lambda: objs.condition(k8s.USER_PLURAL, "warmup", "ProfileResolved"),
+            240,
+            "the operator acting in its first namespace",
+            check=proc.alive_check,
+            interval=0.5,
+            slack=1,
+        )
+        drop_namespace(k8s_api, warm)
         yield proc
     finally:
         proc.stop()
