@@ -55,6 +55,20 @@ def find_phone_shapes(text: str) -> Iterator[Detection]:
                 yield Detection(PHONE, m.start() + start, m.start() + end, 0.9, "phone")
 
 
+def _longest_valid(
+    run: str, spans: list[tuple[int, int]], valid: Callable[[str], bool]
+) -> Iterator[tuple[int, int]]:
+    """The valid ``spans`` of ``run``, longest first, none overlapping one taken before."""
+    spans.sort(key=lambda s: (s[0] - s[1], s[0]))
+    taken: list[tuple[int, int]] = []
+    for start, end in spans:
+        if any(a < end and start < b for a, b in taken):
+            continue
+        if valid(run[start:end]):
+            taken.append((start, end))
+            yield start, end
+
+
 def _sub_runs(
     run: str, group: re.Pattern[str], valid: Callable[[str], bool], least: int, most: int
 ) -> Iterator[tuple[int, int]]:
@@ -76,14 +90,7 @@ def _sub_runs(
         tail += groups[last - j][2]
         if least <= tail <= most:
             spans.append((groups[last - j][0], groups[last][1]))
-    spans.sort(key=lambda s: (s[0] - s[1], s[0]))
-    taken: list[tuple[int, int]] = []
-    for start, end in spans:
-        if any(a < end and start < b for a, b in taken):
-            continue
-        if valid(run[start:end]):
-            taken.append((start, end))
-            yield start, end
+    yield from _longest_valid(run, spans, valid)
 
 
 def find_ssn_shapes(text: str) -> Iterator[Detection]:
@@ -135,14 +142,7 @@ def _inner_runs(
                 break
             if digits >= least:
                 spans.append((groups[i][0], groups[j][1]))
-    spans.sort(key=lambda s: (s[0] - s[1], s[0]))
-    taken: list[tuple[int, int]] = []
-    for start, end in spans:
-        if any(a < end and start < b for a, b in taken):
-            continue
-        if valid(run[start:end]):
-            taken.append((start, end))
-            yield start, end
+    yield from _longest_valid(run, spans, valid)
 
 
 def find_ibans(text: str) -> Iterator[Detection]:
