@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -140,6 +141,12 @@ def test_agent_tokens_work_only_while_the_session_is_active(org_api: Api) -> Non
     assert org_api.client.get("/v1/mesh/inbox", headers=other_user).status_code == 401
     wrong_key = {"Authorization": f"Bearer {tokens.mint(b'x' * 32, claims)}"}
     assert org_api.client.get("/v1/mesh/inbox", headers=wrong_key).status_code == 401
+    # Another tenant's token is refused every time, also once its signature is remembered.
+    foreign = tokens.mint(SIGNING_KEY, dataclasses.replace(claims, namespace="other-tenant"))
+    for _ in range(2):
+        r = org_api.client.get("/v1/mesh/inbox", headers={"Authorization": f"Bearer {foreign}"})
+        assert r.status_code == 401
+        assert "another namespace" in r.json()["detail"]
 
 
 def test_dev_mode_is_refused_with_production_settings(settings: ApiSettings) -> None:

@@ -81,3 +81,29 @@ def test_new_keys_are_random_printable_and_long_enough() -> None:
     for key in keys:
         assert len(key) >= tokens.MIN_KEY_BYTES
         assert key.decode("ascii").isprintable()
+
+
+def test_verifier_remembers_a_token_only_until_it_expires() -> None:
+    verifier = tokens.Verifier(KEY)
+    live = tokens.mint(KEY, _claims())
+    assert verifier.verify(live).session == "e010-abc"
+    assert verifier.cached(live) is not None
+    # Past exp but within the verifier's leeway: accepted, yet not remembered as valid.
+    lapsed = tokens.mint(KEY, _claims(expires_at=int(time.time()) - 1))
+    assert verifier.verify(lapsed).session == "e010-abc"
+    assert verifier.cached(lapsed) is None
+
+
+def test_verifier_never_remembers_a_rejected_token_and_forgets_the_oldest() -> None:
+    verifier = tokens.Verifier(KEY, capacity=2)
+    forged = tokens.mint(tokens.new_signing_key(), _claims())
+    for _ in range(2):
+        with pytest.raises(TokenError):
+            verifier.verify(forged)
+    assert verifier.cached(forged) is None
+    first, second, third = (tokens.mint(KEY, _claims(session=f"s{i}")) for i in range(3))
+    for token in (first, second, third):
+        verifier.verify(token)
+    assert verifier.cached(first) is None
+    assert verifier.cached(second) is not None
+    assert verifier.cached(third) is not None

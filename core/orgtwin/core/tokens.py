@@ -91,6 +91,37 @@ def verify(key: bytes, token: str, *, leeway: float = 5.0) -> SessionClaims:
         raise TokenError("session token has malformed claims") from exc
 
 
+class Verifier:
+    """``verify`` with a memory: a session sends the same token on every call.
+
+    A verified token is remembered until its ``exp`` (checked again on every use);
+    after that it is verified anew, so expiry errors stay the verifier's. At most
+    ``capacity`` tokens are remembered; the oldest is forgotten first.
+    """
+
+    def __init__(self, key: bytes, capacity: int = 4096) -> None:
+        self._key = key
+        self._capacity = capacity
+        self._seen: dict[str, SessionClaims] = {}
+
+    def cached(self, token: str) -> SessionClaims | None:
+        """The claims of a token verified before and not yet expired, else None."""
+        claims = self._seen.get(token)
+        if claims is not None and claims.expires_at <= time.time():
+            del self._seen[token]
+            return None
+        return claims
+
+    def verify(self, token: str) -> SessionClaims:
+        claims = self.cached(token)
+        if claims is None:
+            claims = verify(self._key, token)
+            if len(self._seen) >= self._capacity:
+                del self._seen[next(iter(self._seen))]
+            self._seen[token] = claims
+        return claims
+
+
 def new_signing_key() -> bytes:
     """A fresh random signing key (256 bits), printable so it also travels as an env variable.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
 
 import httpx
@@ -50,10 +49,8 @@ class ProxyState:
     metrics: Metrics
     signing_key: bytes
     _tasks: set[asyncio.Future[None]] = field(default_factory=set)
-    # Verified tokens: a session sends the same token on every call, and verifying the
-    # signature again each time costs more than masking a short message. Expiry is still
-    # checked on every request.
-    _verified: dict[str, tokens.SessionClaims] = field(default_factory=dict)
+    # Verifying the signature on every call costs more than masking a short message.
+    _verifier: tokens.Verifier = field(init=False)
     # Per (protocol, provider), built on first use by the relay.
     targets: dict[tuple[str, str], UpstreamTarget] = field(default_factory=dict)
     # The client's timeouts as the request extension httpx's build_request would set.
@@ -61,22 +58,17 @@ class ProxyState:
 
     def __post_init__(self) -> None:
         self.timeouts = self.client.timeout.as_dict()
+        self._verifier = tokens.Verifier(self.signing_key, capacity=16384)
 
     def authenticate(self, headers: Headers) -> tokens.SessionClaims:
         token = bearer(headers)
         if not token:
             raise AuthError("missing session token")
-        claims = self._verified.get(token)
-        if claims is None or claims.expires_at <= time.time():
-            self._verified.pop(token, None)
-            try:
-                claims = tokens.verify(self.signing_key, token)
-            except TokenError as exc:
-                # TokenError messages name the problem, never the token.
-                raise AuthError(str(exc)) from exc
-            if len(self._verified) >= 16384:
-                self._verified.clear()
-            self._verified[token] = claims
+        try:
+            claims = self._verifier.verify(token)
+        except TokenError as exc:
+            # TokenError messages name the problem, never the token.
+            raise AuthError(str(exc)) from exc
         if claims.namespace and claims.namespace != self.settings.namespace:
             raise AuthError("session token belongs to another namespace")
         if not self.profiles.session_usable(claims.session):

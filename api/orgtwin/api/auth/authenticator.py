@@ -8,8 +8,6 @@ same token with every mesh call); its session must still be Active on every use.
 
 from __future__ import annotations
 
-import time
-
 import anyio
 import jwt
 
@@ -22,8 +20,6 @@ from orgtwin.core import tokens
 from orgtwin.core.errors import TokenError
 
 OIDC_ALGORITHMS = ["RS256", "ES256"]
-VERIFIED_AGENT_TOKENS = 4096
-"""How many verified agent tokens are remembered; the oldest is forgotten first."""
 
 
 class Authenticator:
@@ -41,15 +37,13 @@ class Authenticator:
                 timeout=5,
                 cooldown_duration=settings.oidc_jwks_refresh_cooldown_seconds,
             )
-        self._verified: dict[str, tuple[int, Principal]] = {}
+        key = settings.session_signing_key
+        self._agents = tokens.Verifier(key.get_secret_value().encode()) if key else None
 
     async def authenticate(self, token: str) -> Principal:
-        verified = self._verified.get(token)
-        if verified is not None:
-            if verified[0] > time.time():
-                return await self._active(verified[1])
-            # Past exp: verify again, so the leeway and the error are the verifier's.
-            del self._verified[token]
+        claims = self._agents.cached(token) if self._agents else None
+        if claims is not None:
+            return await self._active(claims)
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
@@ -66,34 +60,28 @@ class Authenticator:
         raise TokenError("token issuer is not accepted")
 
     async def _agent(self, token: str) -> Principal:
-        key = self.settings.session_signing_key
-        if key is None:
+        if self._agents is None:
             raise TokenError("agent tokens are not accepted: no session signing key configured")
         try:
-            claims = tokens.verify(key.get_secret_value().encode(), token)
+            claims = self._agents.verify(token)
         except TokenError:
             metrics.AUTH_FAILURES.labels("agent").inc()
             raise
+        return await self._active(claims)
+
+    async def _active(self, claims: tokens.SessionClaims) -> Principal:
+        """Checked on every use, remembered token or not: namespace, session Active, user."""
         if claims.namespace and claims.namespace != self.settings.namespace:
             raise TokenError("session token is for another namespace")
-        principal = Principal(
-            "agent", claims.session, claims.role, claims.user, None, claims.session, claims.profile
-        )
-        if len(self._verified) >= VERIFIED_AGENT_TOKENS:
-            del self._verified[next(iter(self._verified))]
-        self._verified[token] = (claims.expires_at, principal)
-        return await self._active(principal)
-
-    async def _active(self, principal: Principal) -> Principal:
-        """The agent's session must be Active and still belong to the token's user."""
-        assert principal.session is not None
-        state = await self.phases.state(principal.session)
+        state = await self.phases.state(claims.session)
         if state is None or state.phase != "Active":
             metrics.AUTH_FAILURES.labels("agent_inactive").inc()
             raise TokenError("session is not active")
-        if state.user_ref and state.user_ref != principal.user_ref:
+        if state.user_ref and state.user_ref != claims.user:
             raise TokenError("session token does not match the session's user")
-        return principal
+        return Principal(
+            "agent", claims.session, claims.role, claims.user, None, claims.session, claims.profile
+        )
 
     def _dev(self, token: str) -> Principal:
         key = self.settings.dev_signing_key
