@@ -1,9 +1,12 @@
 """Proxy benchmark: added latency, streaming overhead, engine throughput, Presidio ratio.
 
-Upstream (the scripted fake) and proxy run as separate processes on 127.0.0.1 and are
-measured in the same run, interleaving direct and proxied requests so both see the
-same machine noise; the proxy process's CPU per request is reported too, since on a
-shared machine wall-clock numbers mostly measure the neighbours. Writes
+Upstream (the scripted fake), proxy and a floor run as separate processes on 127.0.0.1
+and are measured in the same run, interleaving direct, floor and proxied requests so
+all see the same machine noise. The floor is a bare relay of the proxy's own parts
+(uvicorn, httpx over the aiohttp transport) that forwards bytes and does nothing else:
+it shows what the second HTTP hop alone costs on this machine. The proxy process's CPU
+per request is reported too, since on a shared machine wall-clock numbers mostly
+measure the neighbours. Writes
 bench/results/proxy.json and prints a table. BENCH_ONLY=proxy runs the latency and
 streaming parts only and writes bench/results/proxy-latency.json instead.
 """
@@ -63,10 +66,15 @@ N_STREAM = int(os.environ.get("BENCH_STREAMS", "40"))
 ONLY = os.environ.get("BENCH_ONLY", "")
 
 
-def payload(model: str, stream: bool) -> dict[str, Any]:
-    """About 4 KB of messages carrying 10 PII values."""
+def payload(model: str, stream: bool, turn: int = 0) -> dict[str, Any]:
+    """About 4 KB of messages carrying 10 PII values.
+
+    The system prompt is the same in every request, as in a real conversation; the
+    user message, which carries the PII, is new in every turn, so the engine never
+    answers it from what it remembers.
+    """
     system = FILLER * 9
-    parts = []
+    parts = [f"Turn {turn}."]
     for value in PII:
         parts.append(FILLER)
         parts.append(f"Contact detail: {value}.")
@@ -152,29 +160,40 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def latency(direct: httpx.Client, proxied: httpx.Client, proxy_pid: int) -> dict[str, float]:
-    body = payload("bench-echo", False)
-    assert len(json.dumps(body)) >= 4096
-    for client in (direct, proxied):
-        for _ in range(30):
-            client.post("/v1/chat/completions", json=body).raise_for_status()
-    d_times, p_times = [], []
+def latency(
+    direct: httpx.Client, floor: httpx.Client, proxied: httpx.Client, proxy_pid: int
+) -> dict[str, float]:
+    assert len(json.dumps(payload("bench-echo", False))) >= 4096
+    for client in (direct, floor, proxied):
+        for turn in range(30):
+            warm = payload("bench-echo", False, -turn - 1)
+            client.post("/v1/chat/completions", json=warm).raise_for_status()
+    times: dict[str, list[float]] = {"direct": [], "floor": [], "proxied": []}
     cpu = cpu_seconds(proxy_pid)
-    for _ in range(N_LATENCY):
-        for client, times in ((direct, d_times), (proxied, p_times)):
+    for turn in range(N_LATENCY):
+        body = payload("bench-echo", False, turn)
+        for name, client in (("direct", direct), ("floor", floor), ("proxied", proxied)):
             start = time.perf_counter()
             r = client.post("/v1/chat/completions", json=body)
-            times.append((time.perf_counter() - start) * 1000)
+            times[name].append((time.perf_counter() - start) * 1000)
             r.raise_for_status()
     cpu = cpu_seconds(proxy_pid) - cpu
+    d, f, p = times["direct"], times["floor"], times["proxied"]
     return {
+        # All of it, the log line and metrics written after the last byte included.
         "proxy_cpu_ms_per_request": cpu / N_LATENCY * 1000,
-        "direct_p50_ms": pct(d_times, 0.5),
-        "direct_p99_ms": pct(d_times, 0.99),
-        "proxied_p50_ms": pct(p_times, 0.5),
-        "proxied_p99_ms": pct(p_times, 0.99),
-        "added_p50_ms": pct(p_times, 0.5) - pct(d_times, 0.5),
-        "added_p99_ms": pct(p_times, 0.99) - pct(d_times, 0.99),
+        "direct_p50_ms": pct(d, 0.5),
+        "direct_p99_ms": pct(d, 0.99),
+        "floor_p50_ms": pct(f, 0.5),
+        "floor_p99_ms": pct(f, 0.99),
+        "proxied_p50_ms": pct(p, 0.5),
+        "proxied_p99_ms": pct(p, 0.99),
+        "added_p50_ms": pct(p, 0.5) - pct(d, 0.5),
+        "added_p99_ms": pct(p, 0.99) - pct(d, 0.99),
+        # What a bare relay of the same parts adds, and what orgtwin's work adds on top.
+        "floor_added_p50_ms": pct(f, 0.5) - pct(d, 0.5),
+        "floor_added_p99_ms": pct(f, 0.99) - pct(d, 0.99),
+        "own_added_p50_ms": pct(p, 0.5) - pct(f, 0.5),
     }
 
 
@@ -190,7 +209,7 @@ def proxy_overhead(proxied: httpx.Client) -> dict[str, float]:
     return {"proxy_work_mean_ms": values.get("sum", 0.0) / count * 1000 if count else 0.0}
 
 
-def masked_payload(model: str, stream: bool) -> dict[str, Any]:
+def masked_payload(model: str, stream: bool, turn: int) -> dict[str, Any]:
     """The payload as the proxy forwards it: same tenant key, so the same placeholders.
 
     Sent directly, it makes the upstream stream exactly the events it streams behind
@@ -198,7 +217,7 @@ def masked_payload(model: str, stream: bool) -> dict[str, Any]:
     from orgtwin.core.privacy import Directory, Engine
 
     engine = Engine(secret=MASKING_KEY.encode(), directory=Directory.from_people(PEOPLE))
-    body = payload(model, stream)
+    body = payload(model, stream, turn)
     masker = engine.masker()
     for message in body["messages"]:
         message["content"] = masker.mask(message["content"])
@@ -227,30 +246,38 @@ def _stream_once(client: httpx.Client, body: dict[str, Any]) -> tuple[float, int
     return ttft, events, empty, text
 
 
-def streaming(direct: httpx.Client, proxied: httpx.Client, proxy_pid: int) -> dict[str, float]:
-    d_ttft, p_ttft = [], []
+def streaming(
+    direct: httpx.Client, floor: httpx.Client, proxied: httpx.Client, proxy_pid: int
+) -> dict[str, float]:
+    ttfts: dict[str, list[float]] = {"direct": [], "floor": [], "proxied": []}
     d_events = p_events = p_empty = d_empty = 0
     restored = True
-    direct_body = masked_payload("bench-stream", True)
-    proxied_body = payload("bench-stream", True)
     cpu = 0.0
-    for _ in range(N_STREAM):
+    for turn in range(N_STREAM):
+        direct_body = masked_payload("bench-stream", True, turn)
+        proxied_body = payload("bench-stream", True, turn)
         t, e, em, _ = _stream_once(direct, direct_body)
-        d_ttft.append(t)
+        ttfts["direct"].append(t)
         d_events += e
         d_empty += em
+        # The floor forwards bytes unchanged, so it is sent the masked body too.
+        ttfts["floor"].append(_stream_once(floor, direct_body)[0])
         before = cpu_seconds(proxy_pid)
         t, e, em, text = _stream_once(proxied, proxied_body)
         cpu += cpu_seconds(proxy_pid) - before
-        p_ttft.append(t)
+        ttfts["proxied"].append(t)
         p_events += e
         p_empty += em
         restored = restored and all(v in text for v in PII)
+    d, f, p = (statistics.median(ttfts[k]) for k in ("direct", "floor", "proxied"))
     return {
         "proxy_cpu_ms_per_stream": cpu / N_STREAM * 1000,
-        "ttft_direct_ms": statistics.median(d_ttft),
-        "ttft_proxied_ms": statistics.median(p_ttft),
-        "ttft_added_ms": statistics.median(p_ttft) - statistics.median(d_ttft),
+        "ttft_direct_ms": d,
+        "ttft_floor_ms": f,
+        "ttft_proxied_ms": p,
+        "ttft_added_ms": p - d,
+        "floor_ttft_added_ms": f - d,
+        "own_ttft_added_ms": p - f,
         "events_ratio": p_events / d_events,
         # Events the proxy forwarded with their text held back (a possible placeholder start).
         "events_held_fraction": (p_empty - d_empty) / d_events,
@@ -260,11 +287,14 @@ def streaming(direct: httpx.Client, proxied: httpx.Client, proxy_pid: int) -> di
 
 def chat_rate() -> float:
     """Engine MB/s on the latency payload: chat text with 10 PII values per 4 KB, masked as
-    the proxy does on every turn (warm caches, since each turn re-sends the history)."""
+    the proxy does on every turn (warm placeholder and phone caches). Every text is
+    scanned: the engine's memory of texts seen before is turned off."""
     from orgtwin.core.privacy import Directory, Engine
 
     engine = Engine(
-        secret=b"bench-masking-key-0123456789abcd", directory=Directory.from_people(PEOPLE)
+        secret=b"bench-masking-key-0123456789abcd",
+        directory=Directory.from_people(PEOPLE),
+        memo_chars=0,
     )
     texts = [str(m["content"]) for m in payload("m", False)["messages"]]
     size = sum(len(t.encode()) for t in texts)
@@ -298,17 +328,21 @@ def main() -> None:
     _profiles(profiles)
     with process("upstream") as up:
         upstream_url = f"http://127.0.0.1:{up.port}/v1"
-        with process("proxy", upstream_url, str(profiles)) as proxy:
+        with (
+            process("proxy", upstream_url, str(profiles)) as proxy,
+            process("relay", f"http://127.0.0.1:{up.port}") as relay,
+        ):
             headers = {"authorization": f"Bearer {_token()}"}
             with (
                 httpx.Client(base_url=f"http://127.0.0.1:{up.port}", timeout=30) as direct,
+                httpx.Client(base_url=f"http://127.0.0.1:{relay.port}", timeout=30) as floor,
                 httpx.Client(
                     base_url=f"http://127.0.0.1:{proxy.port}", headers=headers, timeout=30
                 ) as proxied,
             ):
-                results.update(latency(direct, proxied, proxy.pid))
+                results.update(latency(direct, floor, proxied, proxy.pid))
                 results.update(proxy_overhead(proxied))
-                results.update(streaming(direct, proxied, proxy.pid))
+                results.update(streaming(direct, floor, proxied, proxy.pid))
     if ONLY == "proxy":
         _report(results, REPO / "bench" / "results" / "proxy-latency.json")
         return

@@ -2,6 +2,7 @@
 
 python servers.py upstream PORT
 python servers.py proxy PORT UPSTREAM_BASE_URL PROFILES_YAML
+python servers.py relay PORT UPSTREAM_ORIGIN
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import Any
 
 import uvicorn
 from pydantic import SecretStr
@@ -58,10 +60,65 @@ def proxy(port: int, upstream_url: str, profiles: str) -> None:
     )
 
 
+def relay(port: int, upstream_origin: str) -> None:
+    """The floor: a bare relay built from the proxy's own parts, doing none of its work.
+
+    uvicorn (same settings as the proxy), a pure ASGI app and httpx over the proxy's
+    aiohttp transport. It forwards the request bytes and streams the response bytes
+    back as they arrive: no auth, parsing, masking, restoring, policy, logging or
+    metrics. Proxied minus floor is what orgtwin's own work adds to a request.
+    """
+    import httpx
+
+    from orgtwin.proxy.transport import AiohttpTransport
+
+    clients: list[httpx.AsyncClient] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                limits = httpx.Limits(max_connections=100)
+                clients.append(httpx.AsyncClient(transport=AiohttpTransport(limits), timeout=30))
+                await send({"type": "lifespan.startup.complete"})
+            await clients[0].aclose()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        request = clients[0].build_request(
+            "POST",
+            upstream_origin + scope["path"],
+            content=body,
+            headers={"content-type": "application/json"},
+        )
+        response = await clients[0].send(request, stream=True)
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": [(b"content-type", response.headers["content-type"].encode())],
+                }
+            )
+            async for chunk in response.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            await response.aclose()
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+
+
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONHASHSEED", "0")
     role = sys.argv[1]
     if role == "upstream":
         upstream(int(sys.argv[2]))
+    elif role == "relay":
+        relay(int(sys.argv[2]), sys.argv[3])
     else:
         proxy(int(sys.argv[2]), sys.argv[3], sys.argv[4])
