@@ -1,4 +1,5 @@
-"""Overlaps, placeholders (determinism, collisions), modes and tolerant restoration."""
+"""Overlaps, placeholders (determinism, collisions), modes, remembered texts and tolerant
+restoration."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from pii_corpus import generate
 
 from orgtwin.core.crds.models import PrivacySpec
 from orgtwin.core.privacy import Detection, Directory, Engine, RestoreMap, resolve
@@ -146,3 +148,36 @@ def test_from_policy_with_directory_is_the_api_entry_point() -> None:
     masked = engine.mask("Ann Lee (E-1) wrote")
     assert masked.counts == {"PERSON": 1, "EMPLOYEE_ID": 1}
     assert RestoreMap(masked.mapping).restore(masked.text) == "Ann Lee (E-1) wrote"
+
+
+def test_remembered_texts_mask_exactly_as_a_fresh_scan() -> None:
+    # Each turn re-sends the history: the second time a text is seen its detections are
+    # remembered, and what the request gets (text, counts, map) must not change.
+    corpus = generate(seed=11, lines=300, clean_lines=100)
+    texts = [line.text for line in corpus.labeled] + corpus.clean
+    remembering = Engine(secret=SECRET, directory=corpus.directory())
+    scanning = Engine(secret=SECRET, directory=corpus.directory(), memo_chars=0)
+    for turn in range(2):
+        for text in texts:
+            assert remembering.mask(text) == scanning.mask(text), (turn, text)
+    assert remembering.remembered_chars > 0
+    assert scanning.remembered_chars == 0
+
+
+def test_callers_cannot_change_what_is_remembered() -> None:
+    engine = Engine(secret=SECRET)
+    text = "mail a.b@c.example or call +44 20 7946 0958"
+    first = engine.detect(text)
+    first.clear()
+    assert [d.type for d in engine.detect(text)] == ["EMAIL", "PHONE"]
+
+
+def test_memory_of_texts_is_bounded() -> None:
+    engine = Engine(secret=SECRET, memo_chars=1000)
+    for i in range(200):
+        engine.mask(f"message {i}: write to user{i}@x.example about the budget")
+        assert engine.remembered_chars <= 1000
+    # The newest texts are the ones kept; a text above half the budget is never kept.
+    assert engine.remembered_chars > 500
+    engine.mask("x" * 600 + " user@x.example")
+    assert engine.remembered_chars <= 1000

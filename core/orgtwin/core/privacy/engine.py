@@ -1,7 +1,7 @@
 """The PII engine: detect, resolve overlaps, mask with deterministic placeholders.
 
 Engine.from_policy(privacy, secret, directory)   one per profile and tenant
-  .detect(text) -> [Detection]                   resolved, sorted by start
+  .detect(text) -> [Detection]                   resolved, sorted by start; remembered
   .mask(text)   -> Masked(text, counts, mapping) one text
   .masker()     -> RequestMasker                 many texts sharing one placeholder map
 """
@@ -66,8 +66,21 @@ def resolve(detections: Iterable[Detection]) -> list[Detection]:
     return kept
 
 
+MEMO_CHARS = 1 << 20
+"""How many characters of recent texts an engine remembers the detections of, by default."""
+
+
 class Engine:
-    """Detects and masks PII for one privacy policy and one tenant secret."""
+    """Detects and masks PII for one privacy policy and one tenant secret.
+
+    Every turn of a conversation re-sends the system prompt and the whole history, so
+    the engine remembers the detections of the texts it has seen (up to ``memo_chars``
+    characters of them, in memory only; the oldest half is forgotten when full). A
+    text seen before costs one dictionary lookup; only a turn's new messages are
+    scanned. Detections depend on nothing but the text and the engine's policy and
+    directory, and an engine is rebuilt when either changes, so a remembered answer is
+    always the answer a scan would give.
+    """
 
     def __init__(
         self,
@@ -78,6 +91,7 @@ class Engine:
         custom: Iterable[CustomFinder] = (),
         directory: Directory | None = None,
         ner: NerBackend | None = None,
+        memo_chars: int = MEMO_CHARS,
     ) -> None:
         self.mode = mode
         custom = list(custom)
@@ -93,6 +107,10 @@ class Engine:
         self._people = directory is not None and directory.size > 0
         self._scanner: Scanner = directory.scanner if directory and self._people else TRIGGERS_ONLY
         self._minter = Minter(secret)
+        self._memo: dict[str, tuple[Detection, ...]] = {}
+        self._memo_budget = memo_chars
+        self.remembered_chars = 0
+        """Characters of text whose detections are remembered now (at most ``memo_chars``)."""
 
     @classmethod
     def from_policy(
@@ -117,6 +135,26 @@ class Engine:
         """Every PII span in ``text``, overlaps resolved, sorted by start."""
         if not text:
             return []
+        known = self._memo.get(text)
+        if known is not None:
+            return list(known)
+        found = self._scan(text)
+        self._remember(text, found)
+        return found
+
+    def _remember(self, text: str, found: list[Detection]) -> None:
+        size = len(text)
+        if size > self._memo_budget // 2:
+            return
+        while self._memo and self.remembered_chars + size > self._memo_budget:
+            # Forget the older half: amortised O(1), and recent history stays.
+            items = list(self._memo.items())[(len(self._memo) + 1) // 2 :]
+            self._memo = dict(items)
+            self.remembered_chars = sum(len(t) for t, _ in items)
+        self._memo[text] = tuple(found)
+        self.remembered_chars += size
+
+    def _scan(self, text: str) -> list[Detection]:
         scan = self._scanner.scan(text)
         types = self.types
         found = [d for d in scan.people if d.type in types] if self._people else []

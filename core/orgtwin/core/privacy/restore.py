@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Final
 
-PLACEHOLDER_RE: Final = re.compile(
-    r"(\[)?(?<![A-Za-z0-9_])([A-Za-z][A-Za-z0-9_]*)_([0-9A-Za-z]{4,16})(?![A-Za-z0-9_])(\])?"
-)
+# ASCII word characters, as a placeholder spells them.
+_WORD: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_WORD_TAIL: Final = re.compile(r"[A-Za-z0-9_]*")
 
 
 def _is_word(ch: str) -> bool:
@@ -22,41 +23,65 @@ def _is_word(ch: str) -> bool:
 
 
 class RestoreMap:
-    """Placeholder -> original value, with what the streaming restorer needs precomputed."""
+    """Placeholder -> original value; what a streaming restorer needs is built on first use."""
 
     def __init__(self, mapping: Mapping[str, str]) -> None:
         self.values: dict[str, str] = {key.upper(): value for key, value in mapping.items()}
-        self.prefixes: set[str] = set()
-        longest = 0
-        for key in self.values:
-            core = key[1:-1]
-            longest = max(longest, len(core))
-            for i in range(1, len(core) + 1):
-                self.prefixes.add(core[:i])
-        # A held tail is at most "[" + core; anything longer cannot become a placeholder.
-        self.max_hold = longest + 1
+
+    @cached_property
+    def prefixes(self) -> frozenset[str]:
+        """Every leading part of every placeholder's core (without brackets)."""
+        return frozenset(key[1:i] for key in self.values for i in range(2, len(key)))
+
+    @cached_property
+    def max_hold(self) -> int:
+        """A held tail is at most "[" + core; anything longer cannot become a placeholder."""
+        return max((len(key) - 1 for key in self.values), default=1)
 
     def __bool__(self) -> bool:
         return bool(self.values)
 
     def restore(self, text: str, *, json_escape: bool = False) -> str:
-        """Replace every known placeholder in ``text`` with its original value."""
+        """Replace every known placeholder in ``text`` with its original value.
+
+        A placeholder is a whole ASCII word (``[A-Za-z0-9_]+``, not part of a longer
+        one) that is in the map, optionally in brackets. Every placeholder contains an
+        underscore, so the search jumps from one underscore to the next.
+        """
         if not self.values or "_" not in text:
             return text
+        parts: list[str] = []
+        last = 0
+        n = len(text)
+        i = text.find("_")
+        while i >= 0:
+            end = _WORD_TAIL.match(text, i + 1).end()  # type: ignore[union-attr]
+            start = i
+            while start > 0 and text[start - 1] in _WORD:
+                start -= 1
+            value = self._swap(text, start, end)
+            if value is not None:
+                opened = start > 0 and text[start - 1] == "["
+                closed = end < n and text[end] == "]"
+                parts.append(text[last : start - opened])
+                parts.append(json.dumps(value)[1:-1] if json_escape else value)
+                last = end + closed
+            i = text.find("_", end)
+        if not parts:
+            return text
+        parts.append(text[last:])
+        return "".join(parts)
 
-        def swap(m: re.Match[str]) -> str:
-            core = f"{m.group(2)}_{m.group(3)}"
-            # One alteration at a time: a changed case keeps the opening bracket, a lost
-            # bracket keeps the case. Accepting both at once would make every lower-case
-            # word start ("e", "em", ...) a possible placeholder that streams must hold.
-            if m.group(1) is None and core != core.upper():
-                return m.group()
-            value = self.values.get(f"[{core.upper()}]")
-            if value is None:
-                return m.group()
-            return json.dumps(value)[1:-1] if json_escape else value
-
-        return PLACEHOLDER_RE.sub(swap, text)
+    def _swap(self, text: str, start: int, end: int) -> str | None:
+        """The original value of the candidate ``text[start:end]``, if it may be restored."""
+        core = text[start:end]
+        upper = core.upper()
+        # One alteration at a time: a changed case keeps the opening bracket, a lost
+        # bracket keeps the case. Accepting both at once would make every lower-case
+        # word start ("e", "em", ...) a possible placeholder that streams must hold.
+        if core != upper and not (start > 0 and text[start - 1] == "["):
+            return None
+        return self.values.get(f"[{upper}]")
 
 
 class StreamRestorer:
