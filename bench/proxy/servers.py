@@ -7,7 +7,7 @@ python servers.py relay PORT UPSTREAM_ORIGIN
 
 from __future__ import annotations
 
-import logging
+import gc
 import os
 import sys
 from typing import Any
@@ -36,8 +36,7 @@ class _Discard(list):  # type: ignore[type-arg]
 
 
 def proxy(port: int, upstream_url: str, profiles: str) -> None:
-    from orgtwin.core import logging as orgtwin_logging
-    from orgtwin.proxy.app import create_app, quiet_client_logs
+    from orgtwin.proxy.cli import run
     from orgtwin.proxy.settings import ProxySettings
 
     settings = ProxySettings(
@@ -50,14 +49,12 @@ def proxy(port: int, upstream_url: str, profiles: str) -> None:
         anthropic_api_key=SecretStr("bench-upstream-key"),
         profiles_file=profiles,
         record_activity=False,
+        # Production logging: one JSON line per request at INFO, written to stderr.
+        log_level="INFO",
+        log_format="json",
     )
-    # Production logging (one JSON line per request at INFO), written to stderr.
-    orgtwin_logging.configure("INFO", "json")
-    quiet_client_logs()
-    logging.getLogger("uvicorn.access").disabled = True
-    uvicorn.run(
-        create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False
-    )
+    # As `orgtwin proxy serve` runs it.
+    run(settings, "127.0.0.1", port)
 
 
 def relay(port: int, upstream_origin: str) -> None:
@@ -110,6 +107,7 @@ def relay(port: int, upstream_origin: str) -> None:
         finally:
             await response.aclose()
 
+    gc.freeze()  # as the proxy does
     uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
 
 

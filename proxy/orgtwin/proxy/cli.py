@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import typer
 import uvicorn
 
@@ -19,14 +21,16 @@ def serve(
 ) -> None:
     """Serve the OpenAI- and Anthropic-compatible proxy (settings from ORGTWIN_PROXY_*)."""
     settings = ProxySettings()
+    run(settings, host or settings.host, port or settings.port)
+
+
+def run(settings: ProxySettings, host: str, port: int) -> None:
+    """The proxy process: logging, the app, uvicorn (the bench runs exactly this too)."""
     orgtwin_logging.configure(settings.log_level, settings.log_format)
     quiet_client_logs()
     app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
+    # What is imported by now (modules, classes, pydantic schemas) lives as long as the
+    # process: out of the collector's sight, a full collection no longer walks it in the
+    # middle of a request.
+    gc.freeze()
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
