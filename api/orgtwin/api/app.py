@@ -14,6 +14,7 @@ from orgtwin.api import errors, idempotency
 from orgtwin.api.auth.agents import SessionPhases
 from orgtwin.api.auth.authenticator import Authenticator
 from orgtwin.api.db import Database
+from orgtwin.api.fastpath import MeshFastPath
 from orgtwin.api.middleware import RequestMiddleware
 from orgtwin.api.repositories import idempotency as idem_repo
 from orgtwin.api.repositories.kube import Kube
@@ -116,6 +117,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
         app.include_router(router)
     errors.install(app)
     idempotency.install(app)
+    # Added first, so it runs inside RequestMiddleware: both paths share its trace id,
+    # body limit, unit of work, metrics and access log.
+    app.add_middleware(MeshFastPath)
     app.add_middleware(
         RequestMiddleware,
         db=db,

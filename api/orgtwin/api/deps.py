@@ -13,7 +13,7 @@ from orgtwin.api.errors import ForbiddenError
 from orgtwin.api.runtime import Runtime
 from orgtwin.core.errors import TokenError
 
-_bearer = HTTPBearer(auto_error=False, description="OIDC JWT, agent session token or dev token.")
+bearer = HTTPBearer(auto_error=False, description="OIDC JWT, agent session token or dev token.")
 
 
 # Dependencies are async on purpose: FastAPI runs sync ones in the thread pool.
@@ -49,7 +49,7 @@ TraceId = Annotated[str, Depends(trace_id)]
 async def current_principal(
     request: Request,
     runtime: RuntimeDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise TokenError("a bearer token is required")

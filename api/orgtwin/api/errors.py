@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
@@ -217,11 +218,30 @@ async def _db_handler(request: Request, exc: Exception) -> Response:
     return problem_response(500, "internal", "Internal error", "", request)
 
 
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+HANDLERS: dict[type[Exception], Handler] = {
+    OrgtwinError: _orgtwin_handler,
+    RequestValidationError: _validation_handler,
+    StarletteHTTPException: _http_handler,
+    DBAPIError: _db_handler,
+    PoolTimeoutError: _db_handler,
+    psycopg.Error: _db_handler,
+}
+
+
 def install(app: FastAPI) -> None:
     """Map every error class to problem+json in one place."""
-    app.add_exception_handler(OrgtwinError, _orgtwin_handler)
-    app.add_exception_handler(RequestValidationError, _validation_handler)
-    app.add_exception_handler(StarletteHTTPException, _http_handler)
-    app.add_exception_handler(DBAPIError, _db_handler)
-    app.add_exception_handler(PoolTimeoutError, _db_handler)
-    app.add_exception_handler(psycopg.Error, _db_handler)
+    for cls, handler in HANDLERS.items():
+        app.add_exception_handler(cls, handler)
+
+
+async def render(request: Request, exc: Exception) -> Response | None:
+    """The response the app's handlers give ``exc``, for code that runs ahead of them.
+
+    Looked up along the class's MRO, as Starlette does; None if no handler takes it.
+    """
+    for cls in type(exc).__mro__:
+        handler = HANDLERS.get(cls)
+        if handler is not None:
+            return await handler(request, exc)
+    return None

@@ -23,6 +23,9 @@ from orgtwin.api.repositories import idempotency as repo
 from orgtwin.api.repositories.idempotency import KeyClaim, StoredResponse
 
 REPLAY_HEADER = "Idempotent-Replayed"
+KEY_MAX_LENGTH = 255
+KEY_PATTERN = r"^[\x21-\x7e]+$"
+"""Printable ASCII without spaces, 1 to ``KEY_MAX_LENGTH`` characters."""
 
 
 class Replay(Exception):  # noqa: N818 - control flow, not an error
@@ -42,8 +45,8 @@ async def key_claim(
         Header(
             alias="Idempotency-Key",
             min_length=1,
-            max_length=255,
-            pattern=r"^[\x21-\x7e]+$",
+            max_length=KEY_MAX_LENGTH,
+            pattern=KEY_PATTERN,
             description="Makes the POST safe to retry: same key and body replay the response.",
         ),
     ] = None,

@@ -1,0 +1,75 @@
+"""The mesh creates' fast path answers every request exactly as the FastAPI routes did."""
+
+from __future__ import annotations
+
+import pytest
+from apikit import Api, person
+
+pytestmark = pytest.mark.integration
+PROBLEM = "application/problem+json"
+CREATES = {
+    "/v1/mesh/tasks": {"to": "role:legal", "title": "x"},
+    "/v1/mesh/notify": {"to": "role:legal", "title": "x"},
+    "/v1/mesh/approvals": {"title": "x"},
+}
+
+
+def _problem(response, status: int) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["trace_id"] == response.headers["x-trace-id"]
+    return body  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("path", sorted(CREATES))
+def test_content_types_keys_and_auth_get_the_apps_answers(org_api: Api, path: str) -> None:
+    c = org_api.client
+    agent = org_api.agent("E3", "finance")
+    body = CREATES[path]
+    sent = c.post(
+        path, json=body, headers={**agent, "content-type": "Application/JSON; charset=utf-8"}
+    )
+    assert sent.status_code == 201, sent.text
+    assert sent.headers["content-type"] == "application/json"
+    # Not JSON by its content type, or none: the body is not parsed, as FastAPI does.
+    for headers in ({**agent, "content-type": "text/plain"}, agent):
+        raw = c.post(path, content=b'{"title": "x"}', headers=headers)
+        _problem(raw, 422)
+    # FastAPI parses the body before it authenticates: malformed JSON is 422 even unsigned.
+    _problem(c.post(path, content=b"{", headers={"content-type": "application/json"}), 422)
+    unsigned = _problem(c.post(path, json=body), 401)
+    assert unsigned["type"].endswith("/unauthenticated")
+    _problem(c.post(path, json=body, headers=person("E3")), 403)
+    # A person's malformed key still gets 403: the caller is checked before the header.
+    _problem(c.post(path, json=body, headers={**person("E3"), "Idempotency-Key": "a b"}), 403)
+    for bad in ("a b", "k" * 256, "\xe9".encode("latin-1")):
+        invalid = _problem(c.post(path, json=body, headers={**agent, "Idempotency-Key": bad}), 422)
+        assert any("Idempotency-Key" in e["field"] for e in invalid["errors"])
+    longest = c.post(path, json=body, headers={**agent, "Idempotency-Key": "k" * 255})
+    assert longest.status_code == 201, longest.text
+    again = c.post(path, json=body, headers={**agent, "Idempotency-Key": "k" * 255})
+    assert again.content == longest.content
+    assert again.headers["idempotent-replayed"] == "true"
+    changed = c.post(
+        path, json={**body, "title": "y"}, headers={**agent, "Idempotency-Key": "k" * 255}
+    )
+    assert _problem(changed, 422)["type"].endswith("/idempotency-key-reused")
+    # Errors of the route itself: a role nobody has.
+    if path != "/v1/mesh/approvals":
+        nobody = c.post(path, json={**body, "to": "role:nobody"}, headers=agent)
+        assert _problem(nobody, 422)["errors"][0]["field"] == "to"
+
+
+def test_creates_count_under_their_route_templates_and_stay_in_openapi(org_api: Api) -> None:
+    agent = org_api.agent("E3", "finance")
+    for path, body in CREATES.items():
+        assert org_api.client.post(path, json=body, headers=agent).status_code == 201
+    metrics = org_api.client.get("/metrics").text
+    for path in CREATES:
+        assert f'method="POST",route="{path}",status="201"' in metrics
+    spec = org_api.client.get("/openapi.json").json()
+    for path in CREATES:
+        operation = spec["paths"][path]["post"]
+        assert "Idempotency-Key" in [p["name"] for p in operation["parameters"]]
+        assert "201" in operation["responses"]
