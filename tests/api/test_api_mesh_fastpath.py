@@ -73,3 +73,26 @@ def test_creates_count_under_their_route_templates_and_stay_in_openapi(org_api: 
         operation = spec["paths"][path]["post"]
         assert "Idempotency-Key" in [p["name"] for p in operation["parameters"]]
         assert "201" in operation["responses"]
+
+
+def test_masking_is_remembered_only_while_the_directory_is_unchanged(org_api: Api) -> None:
+    c = org_api.client
+    agent = org_api.agent("E3", "finance")
+    # An employee id is PII only once the directory knows it.
+    text = {"to": "role:hr", "title": "see zq77x today", "body": "see zq77x today"}
+    first = c.post("/v1/mesh/tasks", json=text, headers=agent).json()
+    assert first["title"] == first["body"] == "see zq77x today"
+    imported = org_api.import_csv(
+        "employee_id,name,email,department,title,manager_id,profile\n"
+        "E1,Grace Okafor,grace@example.com,Executive,CEO,,manager\n"
+        "E3,Ben Carter,ben@example.com,Finance,Accountant,E1,finance\n"
+        "E5,Lena Vogel,lena@example.com,Legal,Counsel,E1,legal\n"
+        "zq77x,Zora Quill,zora@example.com,Legal,Counsel,E5,legal\n"
+    )
+    assert imported.status_code == 201, imported.text
+    runtime = c.app.state.runtime  # type: ignore[attr-defined]
+    assert c.portal is not None
+    c.portal.call(runtime.directory.refresh)
+    second = c.post("/v1/mesh/tasks", json=text, headers=agent).json()
+    assert "zq77x" not in second["title"]
+    assert second["title"] == second["body"]
