@@ -5,6 +5,11 @@ from __future__ import annotations
 import pytest
 from apikit import Api, person
 
+from orgtwin.api.repositories.kube import Kube
+from orgtwin.api.services.directory import Directory
+from orgtwin.api.settings import ApiSettings
+from orgtwin.core import k8s
+
 pytestmark = pytest.mark.integration
 PROBLEM = "application/problem+json"
 CREATES = {
@@ -96,3 +101,37 @@ def test_masking_is_remembered_only_while_the_directory_is_unchanged(org_api: Ap
     second = c.post("/v1/mesh/tasks", json=text, headers=agent).json()
     assert "zq77x" not in second["title"]
     assert second["title"] == second["body"]
+
+
+def test_refresh_validates_only_changed_objects(api: Api, settings: ApiSettings) -> None:
+    assert (
+        api.import_csv(
+            "employee_id,name,email,department,title,manager_id,profile\n"
+            "E1,Grace Okafor,grace@example.com,Executive,CEO,,manager\n"
+            "E3,Ben Carter,ben@example.com,Finance,Accountant,E1,finance\n"
+        ).status_code
+        == 201
+    )
+    kube = Kube(settings)
+    directory = Directory(kube, 60.0)
+    try:
+        assert api.client.portal is not None
+        first = api.client.portal.call(directory.refresh)
+        again = api.client.portal.call(directory.refresh)
+        assert again.revision == first.revision
+        assert again.users["E3"] is first.users["E3"]
+        assert again.profiles["finance"] is first.profiles["finance"]
+        api.custom.patch_namespaced_custom_object(
+            k8s.GROUP,
+            k8s.VERSION,
+            api.namespace,
+            k8s.USER_PLURAL,
+            k8s.user_object_name("E3"),
+            {"spec": {"suspended": True}},
+        )
+        changed = api.client.portal.call(directory.refresh)
+        assert changed.revision == first.revision + 1
+        assert changed.users["E3"].suspended
+        assert changed.users["E1"] is first.users["E1"]
+    finally:
+        kube.close()

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from pydantic import ValidationError
 
@@ -19,6 +20,7 @@ from orgtwin.core import k8s
 from orgtwin.core.crds.models import AgentProfileSpec, OrgUserSpec
 
 log = logging.getLogger("orgtwin.api.directory")
+_Spec = TypeVar("_Spec", OrgUserSpec, AgentProfileSpec)
 
 
 @dataclass(frozen=True)
@@ -43,42 +45,78 @@ class Snapshot:
         return profile.role if profile else ""
 
 
-def build_snapshot(users: list[dict[str, object]], profiles: list[dict[str, object]]) -> Snapshot:
+Parsed = dict[tuple[str, str, str], object]
+"""(kind, name, resourceVersion) -> the object's validated spec, or None if it did not validate."""
+
+
+def _specs(
+    objs: list[dict[str, object]], model: type[_Spec], known: Parsed, parsed: Parsed
+) -> list[tuple[str, _Spec]]:
+    """(name, spec) of every object whose spec validates; ``known`` saves re-validating."""
+    out: list[tuple[str, _Spec]] = []
+    for obj in objs:
+        meta = obj.get("metadata") or {}
+        name = str(meta.get("name", ""))  # type: ignore[attr-defined]
+        version = str(meta.get("resourceVersion", ""))  # type: ignore[attr-defined]
+        key = (model.__name__, name, version)
+        if version and key in known:
+            spec = known[key]
+        else:
+            try:
+                spec = model.model_validate(obj.get("spec") or {})
+            except ValidationError:
+                spec = None
+        parsed[key] = spec
+        if isinstance(spec, model):
+            out.append((name, spec))
+    return out
+
+
+def build_snapshot(
+    users: list[dict[str, object]],
+    profiles: list[dict[str, object]],
+    known: Parsed | None = None,
+    parsed: Parsed | None = None,
+) -> Snapshot:
+    """The snapshot of these objects: specs in ``known`` are reused, all are put in ``parsed``."""
+    known = {} if known is None else known
+    parsed = {} if parsed is None else parsed
     snap = Snapshot(loaded_at=time.monotonic())
-    for obj in users:
-        try:
-            spec = OrgUserSpec.model_validate(obj.get("spec") or {})
-        except ValidationError:
-            continue
+    for name, spec in _specs(users, OrgUserSpec, known, parsed):
         snap.users[spec.employee_id] = spec
-        name = (obj.get("metadata") or {}).get("name", "")  # type: ignore[attr-defined]
-        snap.by_object[str(name)] = spec
-    for obj in profiles:
-        try:
-            pspec = AgentProfileSpec.model_validate(obj.get("spec") or {})
-        except ValidationError:
-            continue
-        name = str((obj.get("metadata") or {}).get("name", ""))  # type: ignore[attr-defined]
+        snap.by_object[name] = spec
+    for name, pspec in _specs(profiles, AgentProfileSpec, known, parsed):
         snap.profiles[name] = pspec
         snap.profiles_by_role.setdefault(pspec.role, pspec)
     return snap
 
 
 class Directory:
-    """Holds the newest snapshot; a failed refresh keeps the previous one."""
+    """Holds the newest snapshot; a failed refresh keeps the previous one.
+
+    Every refresh lists the objects again, but validates only those whose
+    resourceVersion it has not seen: a refresh that finds nothing new costs a dict
+    lookup per object instead of a pydantic validation on the event loop.
+    """
 
     def __init__(self, kube: Kube, refresh_seconds: float) -> None:
         self.kube = kube
         self.refresh_seconds = refresh_seconds
         self.current = Snapshot()
         self._lock = asyncio.Lock()
+        self._parsed: Parsed = {}
 
     async def refresh(self) -> Snapshot:
         async with self._lock:
             users = await self.kube.list(k8s.USER_PLURAL)
             profiles = await self.kube.list(k8s.PROFILE_PLURAL)
-            fresh, current = build_snapshot(users, profiles), self.current
-            same = fresh.users == current.users and fresh.profiles == current.profiles
+            parsed: Parsed = {}
+            fresh = build_snapshot(users, profiles, self._parsed, parsed)
+            current = self.current
+            same = parsed.keys() == self._parsed.keys() or (
+                fresh.users == current.users and fresh.profiles == current.profiles
+            )
+            self._parsed = parsed
             self.current = replace(fresh, revision=current.revision + (0 if same else 1))
             return self.current
 
