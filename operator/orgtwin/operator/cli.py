@@ -10,6 +10,7 @@ import kopf
 import typer
 
 from orgtwin.core.logging import configure
+from orgtwin.operator import kopf_fixes
 from orgtwin.operator.handlers import register
 from orgtwin.operator.settings import OperatorSettings
 
@@ -36,6 +37,7 @@ def run_operator(settings: OperatorSettings) -> None:
     if settings.log_level != "DEBUG":
         # kopf logs every handler run; our one line per transition is the useful signal.
         logging.getLogger("kopf").setLevel(logging.WARNING)
+    kopf_fixes.apply()
     registry = kopf.OperatorRegistry()
     register(registry, settings)
     priority = settings.peering_priority
