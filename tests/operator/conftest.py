@@ -57,10 +57,10 @@ def operator_proc(
 ) -> Iterator[OperatorProcess]:
     """One standalone operator for the module, watching the module's namespaces.
 
-    Handed over once it has acted in a first matching namespace. Twice (in 2 of about 10
-    full runs) a freshly started operator did nothing for ~90 s after the first namespace
-    appeared, which the first test's own wait then absorbed as a failure; the cause is
-    not found yet (notes on issue 3). The warm-up has its own, longer bound.
+    Handed over once it has acted in a first matching namespace, so that no test's own
+    wait includes the operator's start-up. (A namespace created during kopf's start-up
+    used to be missed; orgtwin.operator.kopf_fixes fixes that.) The warm-up has its own,
+    longer bound.
     """
     log = Path(tmp_path_factory.mktemp("operator")) / "operator.log"
     proc = OperatorProcess(cluster.kubeconfig, [f"{op_prefix}-*"], log)  # type: ignore[attr-defined]
