@@ -174,8 +174,12 @@ class Engine:
 
     def mask(self, text: str) -> Masked:
         """Mask one text according to the mode: off and detect leave the text unchanged."""
+        detections = self.detect(text) if self.mode != "off" else []
+        if not detections:
+            # Most texts: nothing to count, map or replace.
+            return Masked(text, {}, {})
         masker = self.masker()
-        out = masker.mask(text)
+        out = masker.apply(text, detections)
         return Masked(out, dict(masker.counts), dict(masker.mapping))
 
     def new_map(self) -> PlaceholderMap:
@@ -205,14 +209,16 @@ class RequestMasker:
         return RestoreMap(merged)
 
     def mask(self, text: str) -> str:
-        mode = self._engine.mode
-        if mode == "off" or not text:
+        if self._engine.mode == "off" or not text:
             return text
-        detections = self._engine.detect(text)
+        return self.apply(text, self._engine.detect(text))
+
+    def apply(self, text: str, detections: list[Detection]) -> str:
+        """Count ``detections`` (the engine's, for ``text``) and, in mask modes, replace them."""
         if not detections:
             return text
         self.counts.update(d.type for d in detections)
-        if mode == "detect":
+        if self._engine.mode == "detect":
             return text
         parts: list[str] = []
         last = 0
