@@ -68,7 +68,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             phases=phases,
             auth=Authenticator(settings, phases),
             directory=directory,
-            masker=EngineMasker(key, settings.mask_cache_entries, settings.mask_cache_max_chars),
+            masker=EngineMasker(key),
             inbox=InboxSignal(),
         )
         with contextlib.suppress(Exception):

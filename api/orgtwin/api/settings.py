@@ -75,15 +75,6 @@ class ApiSettings(BaseServiceSettings):
     directory_refresh_seconds: float = Field(
         default=10.0, gt=0, description="How often the org directory snapshot is refreshed."
     )
-    mask_cache_entries: int = Field(
-        default=4096,
-        ge=0,
-        description="Masked texts remembered per privacy policy (0: none). Masking a short "
-        "text costs more than the rest of a mesh create; agents repeat titles and bodies.",
-    )
-    mask_cache_max_chars: int = Field(
-        default=1024, ge=0, description="Longest text, in characters, the mask cache keeps."
-    )
     k8s_timeout_seconds: float = Field(
         default=5.0, gt=0, description="Timeout of one Kubernetes API call, seconds."
     )

@@ -42,21 +42,15 @@ class PayloadMasker(Protocol):
 class EngineMasker:
     """The core engine, one per (privacy policy, directory snapshot), built on first use.
 
-    An engine's answer depends only on its text (each text gets its own placeholder
-    map), so short texts are remembered per engine: up to ``cache_entries`` texts of
-    at most ``cache_max_chars``, the oldest dropped first, all of them dropped with
-    the engines when the directory changes. The memory holds unmasked text, as the
-    directory snapshot does; it never leaves the process.
+    Each engine remembers the detections of texts it has seen (agents repeat titles
+    and bodies), in process memory only; the engines, and with them that memory, are
+    dropped whenever the directory changes.
     """
 
-    def __init__(
-        self, secret: bytes, cache_entries: int = 4096, cache_max_chars: int = 1024
-    ) -> None:
+    def __init__(self, secret: bytes) -> None:
         self.secret = secret
-        self.cache_entries = cache_entries
-        self.cache_max_chars = cache_max_chars
         self._people: tuple[int, PeopleDirectory] | None = None
-        self._engines: dict[tuple[str, int], _CachedEngine] = {}
+        self._engines: dict[tuple[str, int], Engine] = {}
 
     def _directory(self, snapshot: Snapshot) -> PeopleDirectory:
         if self._people is None or self._people[0] != snapshot.revision:
@@ -65,17 +59,12 @@ class EngineMasker:
             self._engines.clear()
         return self._people[1]
 
-    def _engine(self, snapshot: Snapshot, privacy: PrivacySpec) -> _CachedEngine:
+    def _engine(self, snapshot: Snapshot, privacy: PrivacySpec) -> Engine:
         people = self._directory(snapshot)
         key = (privacy.model_dump_json(), snapshot.revision)
         engine = self._engines.get(key)
         if engine is None:
-            engine = _CachedEngine(
-                Engine.from_policy(privacy, self.secret, people),
-                self.cache_entries,
-                self.cache_max_chars,
-            )
-            self._engines[key] = engine
+            engine = self._engines[key] = Engine.from_policy(privacy, self.secret, people)
         return engine
 
     def mask(
@@ -94,9 +83,9 @@ class EngineMasker:
 
         def one(text: str) -> str:
             nonlocal count
-            masked, found = engine.mask(text)
-            count += found
-            return masked
+            masked = engine.mask(text)
+            count += sum(masked.counts.values())
+            return masked.text
 
         def walk(value: Any) -> Any:
             if isinstance(value, str):
@@ -111,26 +100,3 @@ class EngineMasker:
 
 
 _MASK_ALL = PrivacySpec(mode="mask")
-
-
-class _CachedEngine:
-    """One engine and the texts it masked: text -> (masked text, PII found)."""
-
-    def __init__(self, engine: Engine, entries: int, max_chars: int) -> None:
-        self.engine = engine
-        self.entries = entries
-        self.max_chars = max_chars
-        self._seen: dict[str, tuple[str, int]] = {}
-
-    def mask(self, text: str) -> tuple[str, int]:
-        hit = self._seen.get(text)
-        if hit is not None:
-            return hit
-        masked = self.engine.mask(text)
-        answer = (masked.text, sum(masked.counts.values()))
-        if self.entries and len(text) <= self.max_chars:
-            if len(self._seen) >= self.entries:
-                # Insertion order: the first key is the oldest.
-                del self._seen[next(iter(self._seen))]
-            self._seen[text] = answer
-        return answer
