@@ -9,6 +9,7 @@ a small machine). Prints a table and writes bench/results/api.json.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import statistics
@@ -222,24 +223,25 @@ def main() -> None:
                 expires_at=int(time.time()) + 3600,
             ),
         )
-        body = json.dumps(
-            {
-                "to": "role:finance",
-                "type": "review",
-                "title": "Quarterly numbers",
-                "body": "Please review the attached figures.",
-            }
-        ).encode()
         run_id = uuid.uuid4().hex[:8]
+        numbers = itertools.count()
+
+        def keyed_post(i: int) -> bytes:
+            # A new title and body in every request, as agents write them: the engine's
+            # memory of texts it has seen before must not flatter the number.
+            n = next(numbers)
+            body = json.dumps(
+                {
+                    "to": "role:finance",
+                    "type": "review",
+                    "title": f"Quarterly numbers, draft {n}",
+                    "body": f"Please review the attached figures of draft {n} by Friday.",
+                }
+            ).encode()
+            return post_bytes(port, token, body, f"{run_id}-{id(asyncio.current_task())}-{i}")
+
         cpu_before = cpu_seconds(proc.pid)
-        tasks = asyncio.run(
-            load(
-                port,
-                make=lambda i: post_bytes(
-                    port, token, body, f"{run_id}-{id(asyncio.current_task())}-{i}"
-                ),
-            )
-        )
+        tasks = asyncio.run(load(port, make=keyed_post))
         tasks_cpu = cpu_seconds(proc.pid) - cpu_before
         cpu_before = cpu_seconds(proc.pid)
         healthz = asyncio.run(
