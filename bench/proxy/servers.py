@@ -23,8 +23,10 @@ def upstream(port: int) -> None:
     from orgtwin.testing.upstream import FakeUpstream, Script
 
     fake = FakeUpstream()
-    # Echo the (masked) last user message; streamed in 4-character events.
+    # Echo the (masked) last user message; streamed in 4-character events, as fast as
+    # the upstream can write them, or one per millisecond.
     fake.script("bench-stream", Script(text=None, chunk_size=4))
+    fake.script("bench-paced", Script(text=None, chunk_size=4, delay=0.001))
     # Requests are recorded by default; a long bench run must not grow without bound.
     fake.requests = _Discard()  # type: ignore[assignment]
     uvicorn.run(fake.app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
