@@ -30,10 +30,11 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from orgtwin.api import deps, errors
 from orgtwin.api.idempotency import KEY_MAX_LENGTH, KEY_PATTERN, key_claim
+from orgtwin.api.middleware import replaying
 from orgtwin.api.routes import mesh
 from orgtwin.api.runtime import Runtime
 from orgtwin.api.schemas.mesh import ApprovalCreate, NotifyCreate, TaskCreate
@@ -134,13 +135,4 @@ class MeshFastPath:
 
     async def _to_app(self, scope: Scope, raw: bytes, receive: Receive, send: Send) -> None:
         """Let FastAPI answer, with the body this path already read."""
-        delivered = False
-
-        async def again() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": raw, "more_body": False}
-            return await receive()
-
-        await self.app(scope, again, send)
+        await self.app(scope, replaying(raw, receive), send)

@@ -159,14 +159,7 @@ class RequestMiddleware:
                 await send(m)
             return
         state["body_sha256"] = hashlib.sha256(body).hexdigest()
-        delivered = False
-
-        async def replay_receive() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+        replay_receive = replaying(body, receive)
 
         start: Message | None = None
         parts: list[bytes] = []
@@ -226,6 +219,20 @@ class RequestMiddleware:
                 await session.close()
         await send(start)
         await send({"type": "http.response.body", "body": content, "more_body": False})
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands over ``body``, already read, once; then the real messages."""
+    delivered = False
+
+    async def again() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
 
 
 def _replayable_headers(start: Message) -> dict[str, str]:
