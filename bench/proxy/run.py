@@ -62,7 +62,7 @@ FILLER = (
 )
 N_LATENCY = int(os.environ.get("BENCH_N", "400"))
 N_STREAM = int(os.environ.get("BENCH_STREAMS", "40"))
-N_PACED = int(os.environ.get("BENCH_PACED_STREAMS", "20"))
+N_PACED = int(os.environ.get("BENCH_PACED_STREAMS", "40"))
 # BENCH_ONLY=proxy runs the latency and streaming parts only (quick iterations).
 ONLY = os.environ.get("BENCH_ONLY", "")
 
@@ -252,11 +252,12 @@ def streaming(
 ) -> dict[str, float]:
     """Event counts and exact restoring on a flood, time to first token on a paced stream.
 
-    The flood: the upstream writes its ~1,000 events as fast as it can, so every event
+    The flood: the upstream writes its ~580 events as fast as it can, so every event
     the client sees is counted against what the upstream sent. Its time to first token
     mostly measures four processes competing for two CPUs while the first event is in
-    flight (``flood_ttft_*``). The paced stream sends one event per millisecond, still
-    faster than providers stream tokens, and gives ``ttft_*``.
+    flight (``flood_ttft_*``). The paced stream waits 5 ms before its first event (a
+    model's time to first token is far longer) and then sends one event per
+    millisecond, still faster than providers stream tokens; it gives ``ttft_*``.
     """
     flood: dict[str, list[float]] = {"direct": [], "floor": [], "proxied": []}
     d_events = p_events = p_empty = d_empty = 0

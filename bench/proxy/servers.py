@@ -24,9 +24,10 @@ def upstream(port: int) -> None:
 
     fake = FakeUpstream()
     # Echo the (masked) last user message; streamed in 4-character events, as fast as
-    # the upstream can write them, or one per millisecond.
+    # the upstream can write them, or paced: 5 ms before the first event (a model's
+    # time to first token is far longer), then one event per millisecond.
     fake.script("bench-stream", Script(text=None, chunk_size=4))
-    fake.script("bench-paced", Script(text=None, chunk_size=4, delay=0.001))
+    fake.script("bench-paced", Script(text=None, chunk_size=4, think=0.005, delay=0.001))
     # Requests are recorded by default; a long bench run must not grow without bound.
     fake.requests = _Discard()  # type: ignore[assignment]
     uvicorn.run(fake.app, host="127.0.0.1", port=port, log_level="warning", access_log=False)

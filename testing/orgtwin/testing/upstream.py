@@ -52,6 +52,8 @@ class Script:
     chunks: tuple[str, ...] | None = None
     arg_chunks: tuple[str, ...] | None = None
     delay: float = 0.0
+    # Seconds before a stream's first event, as a model thinks before its first token.
+    think: float = 0.0
     status: int = 200
     error: dict[str, Any] | None = None
     fault: Fault | None = None
@@ -257,6 +259,8 @@ class FakeUpstream:
                         return
                     if script.fault == "hang":
                         await asyncio.sleep(3600)
+                if script.think and i == 0:
+                    await asyncio.sleep(script.think)
                 if script.delay:
                     await asyncio.sleep(script.delay)
                 yield event
