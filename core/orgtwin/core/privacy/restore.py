@@ -59,9 +59,9 @@ class RestoreMap:
             start = i
             while start > 0 and text[start - 1] in _WORD:
                 start -= 1
-            value = self._swap(text, start, end)
+            opened = start > 0 and text[start - 1] == "["
+            value = self._swap(text[start:end], opened)
             if value is not None:
-                opened = start > 0 and text[start - 1] == "["
                 closed = end < n and text[end] == "]"
                 parts.append(text[last : start - opened])
                 parts.append(json.dumps(value)[1:-1] if json_escape else value)
@@ -72,14 +72,13 @@ class RestoreMap:
         parts.append(text[last:])
         return "".join(parts)
 
-    def _swap(self, text: str, start: int, end: int) -> str | None:
-        """The original value of the candidate ``text[start:end]``, if it may be restored."""
-        core = text[start:end]
+    def _swap(self, core: str, opened: bool) -> str | None:
+        """The original value of the candidate word ``core``, if it may be restored."""
         upper = core.upper()
         # One alteration at a time: a changed case keeps the opening bracket, a lost
         # bracket keeps the case. Accepting both at once would make every lower-case
         # word start ("e", "em", ...) a possible placeholder that streams must hold.
-        if core != upper and not (start > 0 and text[start - 1] == "["):
+        if core != upper and not opened:
             return None
         return self.values.get(f"[{upper}]")
 
