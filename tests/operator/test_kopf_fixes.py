@@ -33,7 +33,11 @@ def test_a_namespace_only_in_the_watch_streams_listing_is_served() -> None:
     assert asyncio.run(scenario(kopf_fixes.notice_listed_namespaces)) == {"op1-a"}
 
 
-def test_apply_installs_the_fix_where_kopf_looks_it_up() -> None:
+def test_apply_installs_the_fix_where_kopf_looks_it_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Put kopf back as it was when the test ends.
+    monkeypatch.setattr(
+        observation, "process_discovered_namespace_event", kopf_fixes.KOPF_PROCESSOR
+    )
     kopf_fixes.apply()
     assert observation.process_discovered_namespace_event is kopf_fixes.notice_listed_namespaces
 

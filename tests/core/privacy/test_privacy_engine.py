@@ -177,7 +177,9 @@ def test_memory_of_texts_is_bounded() -> None:
     for i in range(200):
         engine.mask(f"message {i}: write to user{i}@x.example about the budget")
         assert engine.remembered_chars <= 1000
-    # The newest texts are the ones kept; a text above half the budget is never kept.
+    # Forgetting drops only the older half: the memory never empties itself.
     assert engine.remembered_chars > 500
-    engine.mask("x" * 600 + " user@x.example")
-    assert engine.remembered_chars <= 1000
+    # A text above half the budget is scanned but not kept.
+    before = engine.remembered_chars
+    assert engine.mask("x" * 600 + " user@x.example").counts == {"EMAIL": 1}
+    assert engine.remembered_chars == before
