@@ -69,6 +69,34 @@ def test_malformed_wrong_types_unknown_fields_invalid_ids_and_oversized(org_api:
     )
 
 
+def test_values_postgres_cannot_store_get_a_422_naming_the_field(org_api: Api) -> None:
+    """A NUL character or a NaN used to reach Postgres and come back as a 500."""
+    c = org_api.client
+    agent = org_api.agent("E3", "finance")
+    hidden = "jane.doe@example.com\x00"
+    cases = {
+        "title": {"to": "role:legal", "title": f"a {hidden}"},
+        "data": {"to": "role:legal", "title": "x", "data": {"list": [{"k": hidden}]}},
+    }
+    for field, body in cases.items():
+        for path in ("/v1/mesh/tasks", "/v1/mesh/notify"):
+            refused = _is_problem(c.post(path, json=body, headers=agent), 422)
+            assert [e["field"] for e in refused["errors"]] == [f"body.{field}"]
+            assert "jane.doe" not in refused["errors"][0]["message"]
+    for number in (b"NaN", b"Infinity", b"-Infinity"):
+        raw = b'{"to": "role:legal", "title": "x", "data": {"amount": ' + number + b"}}"
+        sent = c.post(
+            "/v1/mesh/tasks", content=raw, headers={**agent, "content-type": "application/json"}
+        )
+        assert _is_problem(sent, 422)["errors"][0]["field"] == "body.data"
+    # Query parameters reach SQL without a body model: the database's refusal is a 422 too.
+    audit = c.get("/v1/audit", params={"actor": "a\x00b"}, headers=admin())
+    assert _is_problem(audit, 422)["errors"][0]["field"] == "request"
+    # Nothing of it was stored.
+    inbox = c.get("/v1/mesh/inbox", headers=org_api.agent("E5", "legal")).json()
+    assert inbox["items"] == []
+
+
 def test_trace_id_is_accepted_or_generated_returned_and_stored(org_api: Api) -> None:
     c = org_api.client
     agent = org_api.agent("E3", "finance")

@@ -26,7 +26,7 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -214,6 +214,18 @@ async def _db_handler(request: Request, exc: Exception) -> Response:
     if is_db_unavailable(exc):
         log.warning("db.unavailable", extra={"fields": {"error_type": type(exc).__name__}})
         return _for_orgtwin(request, UnavailableError("postgres"))
+    if isinstance(exc, (DataError, psycopg.DataError)):
+        # A value Postgres refuses (a NUL in a query parameter, a number out of range):
+        # the request's fault. Request bodies are checked before this (schemas.common).
+        log.info("db.data_error", extra={"fields": {"error_type": type(exc).__name__}})
+        return problem_response(
+            422,
+            "invalid-input",
+            "Invalid input",
+            "the request is not valid",
+            request,
+            errors=[{"field": "request", "message": "contains a value Postgres cannot store"}],
+        )
     log.error("db.error", extra={"fields": {"error_type": type(exc).__name__}})
     return problem_response(500, "internal", "Internal error", "", request)
 
