@@ -18,6 +18,7 @@ from orgtwin.api.fastpath import MeshFastPath
 from orgtwin.api.middleware import RequestMiddleware
 from orgtwin.api.repositories import idempotency as idem_repo
 from orgtwin.api.repositories.kube import Kube
+from orgtwin.api.repositories.mesh_create import Writer
 from orgtwin.api.routes import audit, health, me, mesh, org, sessions
 from orgtwin.api.runtime import Runtime
 from orgtwin.api.services.directory import Directory
@@ -70,6 +71,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             directory=directory,
             masker=EngineMasker(key),
             inbox=InboxSignal(),
+            writes=Writer(db.statements),
         )
         with contextlib.suppress(Exception):
             await directory.refresh()
@@ -89,6 +91,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            await app.state.runtime.writes.close()
             kube.close()
             await db.dispose()
 

@@ -62,9 +62,24 @@ class StatementPool:
                 cursor = await conn.execute(sql, params)
                 return await cursor.fetchone()
         except psycopg.OperationalError:
-            if self._checking is None or self._checking.done():
-                self._checking = asyncio.create_task(self._pool.check())
+            self._recheck()
             raise
+
+    async def fetchall(
+        self, sql: LiteralString, params: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """Run one statement in its own transaction; all its rows."""
+        try:
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(sql, params)
+                return await cursor.fetchall()
+        except psycopg.OperationalError:
+            self._recheck()
+            raise
+
+    def _recheck(self) -> None:
+        if self._checking is None or self._checking.done():
+            self._checking = asyncio.create_task(self._pool.check())
 
     async def close(self) -> None:
         if self._checking is not None:

@@ -27,6 +27,12 @@ MESH_ITEMS = Counter(
     ["kind"],
     registry=REGISTRY,
 )
+MESH_WRITE_ITEMS = Histogram(
+    "orgtwin_api_mesh_write_items",
+    "Mesh items written per transaction (creates that arrived together).",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+    registry=REGISTRY,
+)
 IMPORTS = Counter(
     "orgtwin_api_imports_total", "Org imports by outcome.", ["outcome"], registry=REGISTRY
 )

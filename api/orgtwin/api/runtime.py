@@ -8,6 +8,7 @@ from orgtwin.api.auth.agents import SessionPhases
 from orgtwin.api.auth.authenticator import Authenticator
 from orgtwin.api.db import Database
 from orgtwin.api.repositories.kube import Kube
+from orgtwin.api.repositories.mesh_create import Writer
 from orgtwin.api.services.directory import Directory
 from orgtwin.api.services.inbox import InboxSignal
 from orgtwin.api.services.masking import PayloadMasker
@@ -26,3 +27,4 @@ class Runtime:
     directory: Directory
     masker: PayloadMasker
     inbox: InboxSignal
+    writes: Writer

@@ -40,7 +40,7 @@ async def _mesh(request: Request, runtime: Runtime, agent: Principal, trace_id: 
     snap = await runtime.directory.get()
     return MeshService(
         lambda: request_session(request),
-        runtime.db.statements,
+        runtime.writes,
         snap,
         runtime.masker,
         agent,

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orgtwin.api import metrics
 from orgtwin.api.auth.principal import Principal
-from orgtwin.api.db import StatementPool
 from orgtwin.api.errors import ForbiddenError, IdempotencyMismatchError
 from orgtwin.api.models import Task, TaskReply
 from orgtwin.api.repositories import audit, idempotency, mesh_create, tasks
@@ -114,14 +113,14 @@ class MeshService:
     def __init__(
         self,
         session: Callable[[], AsyncSession],
-        statements: StatementPool,
+        writes: mesh_create.Writer,
         snapshot: Snapshot,
         masker: PayloadMasker,
         principal: Principal,
         trace_id: str,
     ) -> None:
         self._session = session
-        self.statements = statements
+        self.writes = writes
         self.snap = snapshot
         self.masker = masker
         self.me = principal
@@ -273,12 +272,12 @@ class MeshService:
         # Twice at most: a key that blocked the claim and then expired and was purged
         # before the read is free again.
         for _ in range(2):
-            seq = await mesh_create.create(self.statements, new, audit_row, key, response)
+            seq = await self.writes.create(new, audit_row, key, response)
             if seq is not None:
                 metrics.MESH_ITEMS.labels(kind).inc()
                 return Created(head + str(seq).encode() + tail)
             assert key is not None
-            stored = await idempotency.stored(self.statements, key)
+            stored = await idempotency.stored(self.writes.pool, key)
             if stored is not None:
                 if stored.body_hash != key.body_hash:
                     raise IdempotencyMismatchError(
