@@ -82,12 +82,14 @@ def relay(port: int, upstream_origin: str) -> None:
     from orgtwin.proxy.transport import AiohttpTransport
 
     clients: list[httpx.AsyncClient] = []
+    transports: list[AiohttpTransport] = []
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             while (await receive())["type"] != "lifespan.shutdown":
                 limits = httpx.Limits(max_connections=100)
-                clients.append(httpx.AsyncClient(transport=AiohttpTransport(limits), timeout=30))
+                transports.append(AiohttpTransport(limits))
+                clients.append(httpx.AsyncClient(transport=transports[0], timeout=30))
                 await send({"type": "lifespan.startup.complete"})
             await clients[0].aclose()
             await send({"type": "lifespan.shutdown.complete"})
@@ -104,7 +106,8 @@ def relay(port: int, upstream_origin: str) -> None:
             content=body,
             headers={"content-type": "application/json"},
         )
-        response = await clients[0].send(request, stream=True)
+        # As the proxy sends (relay._send): through the client's transport.
+        response = await transports[0].handle_async_request(request)
         try:
             await send(
                 {

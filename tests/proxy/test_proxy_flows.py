@@ -212,3 +212,18 @@ def test_anthropic_feature_headers_pass_through_but_credentials_do_not(proxy: Pr
     assert received["anthropic-beta"] == "tools-2024-04-04"
     assert received["anthropic-version"] == "2023-06-01"
     assert received["x-api-key"] == UPSTREAM_ANTHROPIC_KEY
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_upstream_cookies_are_neither_kept_nor_passed_on(proxy: Proxy, stream: bool) -> None:
+    """One session's upstream answer must not shape another's request: the proxy serves
+    many tenants over one connection pool."""
+    proxy.upstream.script("cookie", Script(text="ok", set_cookie="affinity=tenant-a; Path=/"))
+    with proxy.client() as client:
+        for _ in range(2):
+            body = user("hi", "openai", model="cookie", stream=stream)
+            answer = client.post("/v1/chat/completions", json=body)
+            assert answer.status_code == 200, answer.text
+            assert "set-cookie" not in answer.headers
+    assert len(proxy.upstream.requests) >= 2
+    assert all("cookie" not in r.headers for r in proxy.upstream.requests)

@@ -91,6 +91,7 @@ def create_app(
             app.state.proxy = ProxyState(
                 settings=settings,
                 client=client,
+                transport=upstream,
                 profiles=source,
                 engines=EngineCache(source, settings.masking_secret()),
                 sessions=SessionCache(

@@ -42,6 +42,8 @@ class UpstreamTarget:
 class ProxyState:
     settings: ProxySettings
     client: httpx.AsyncClient
+    # The client's transport: the relay sends through it directly (see relay._send).
+    transport: httpx.AsyncBaseTransport
     profiles: ProfileSource
     engines: EngineCache
     sessions: SessionCache

@@ -61,6 +61,8 @@ class Script:
     # OpenAI only: send the last text piece in the chunk that carries finish_reason, as
     # some providers do, instead of in a chunk of its own.
     finish_with_last: bool = False
+    # A Set-Cookie header on every answer, as providers behind CDNs send.
+    set_cookie: str = ""
 
 
 @dataclass(frozen=True)
@@ -234,10 +236,12 @@ class FakeUpstream:
             if script.fault == "malformed":
                 return Response(b"{not json", media_type="application/json")
             make = _openai_whole if protocol == "openai" else _anthropic_whole
-            return JSONResponse(make(model, text, script))
+            return JSONResponse(make(model, text, script), headers=_cookie(script))
         gen = _openai_events if protocol == "openai" else _anthropic_events
         return StreamingResponse(
-            self._play(gen(model, text, script), script), media_type="text/event-stream"
+            self._play(gen(model, text, script), script),
+            media_type="text/event-stream",
+            headers=_cookie(script),
         )
 
     async def _play(self, events: list[bytes], script: Script) -> AsyncIterator[bytes]:
@@ -270,6 +274,10 @@ class FakeUpstream:
                 self.stats.streams_completed += 1
             else:
                 self.stats.streams_cancelled += 1
+
+
+def _cookie(script: Script) -> dict[str, str] | None:
+    return {"set-cookie": script.set_cookie} if script.set_cookie else None
 
 
 def _arg_pieces(call: ToolCall, script: Script) -> list[str]:
