@@ -231,7 +231,9 @@ class Writer:
     async def _write_all(self) -> None:
         try:
             while self._waiting:
-                await self._write(self._take())
+                items = self._take()
+                if items:  # else every waiting request was cancelled
+                    await self._write(items)
         finally:
             self._writing = None
 
