@@ -57,13 +57,8 @@ class StatementPool:
         self, sql: LiteralString, params: Mapping[str, Any]
     ) -> tuple[Any, ...] | None:
         """Run one statement in its own transaction; its first row, if any."""
-        try:
-            async with self._pool.connection() as conn:
-                cursor = await conn.execute(sql, params)
-                return await cursor.fetchone()
-        except psycopg.OperationalError:
-            self._recheck()
-            raise
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(
         self, sql: LiteralString, params: Mapping[str, Any]
@@ -74,12 +69,9 @@ class StatementPool:
                 cursor = await conn.execute(sql, params)
                 return await cursor.fetchall()
         except psycopg.OperationalError:
-            self._recheck()
+            if self._checking is None or self._checking.done():
+                self._checking = asyncio.create_task(self._pool.check())
             raise
-
-    def _recheck(self) -> None:
-        if self._checking is None or self._checking.done():
-            self._checking = asyncio.create_task(self._pool.check())
 
     async def close(self) -> None:
         if self._checking is not None:
