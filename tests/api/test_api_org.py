@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from apikit import ORG_CSV, Api, admin, person
+from fastapi.testclient import TestClient
+from kubernetes import client
 
+from orgtwin.api.app import create_app
+from orgtwin.api.settings import ApiSettings
 from orgtwin.core import k8s
 
 pytestmark = pytest.mark.integration
@@ -84,3 +90,31 @@ def test_profile_assignment_is_admin_only_and_checked(org_api: Api) -> None:
     me = c.get("/v1/me/profile", headers=person("E3")).json()
     assert me["role"] == "legal"
     assert me["config"]["GOOSE_MODEL"]
+
+
+def test_a_change_made_in_kubernetes_reaches_the_api_without_waiting_for_a_relist(
+    settings: ApiSettings, k8s_api: client.ApiClient
+) -> None:
+    """Another replica's import, or a kubectl edit, is seen within seconds through the
+    directory's watch, although the periodic full list is an hour away."""
+    slow = settings.model_copy(update={"directory_refresh_seconds": 3600.0})
+    with TestClient(create_app(slow)) as test_client:
+        api = Api(test_client, k8s_api, settings.namespace)
+        assert api.import_csv(ORG_CSV).status_code == 201
+        assert test_client.get("/v1/me", headers=person("E3")).json()["user"]["title"] == (
+            "Accountant"
+        )
+        api.custom.patch_namespaced_custom_object(
+            k8s.GROUP,
+            k8s.VERSION,
+            settings.namespace,
+            k8s.USER_PLURAL,
+            k8s.user_object_name("E3"),
+            {"spec": {"title": "Senior Accountant"}},
+        )
+        deadline = time.monotonic() + 15
+        title = ""
+        while time.monotonic() < deadline and title != "Senior Accountant":
+            time.sleep(0.2)
+            title = test_client.get("/v1/me", headers=person("E3")).json()["user"]["title"]
+        assert title == "Senior Accountant"

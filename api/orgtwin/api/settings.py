@@ -73,7 +73,10 @@ class ApiSettings(BaseServiceSettings):
         default=60.0, ge=0, description="Minimum gap between lastActivityAt writes per session."
     )
     directory_refresh_seconds: float = Field(
-        default=10.0, gt=0, description="How often the org directory snapshot is refreshed."
+        default=300.0,
+        gt=0,
+        description="Longest time between two full lists of the org directory; changes "
+        "arrive within a second through a watch.",
     )
     k8s_timeout_seconds: float = Field(
         default=5.0, gt=0, description="Timeout of one Kubernetes API call, seconds."

@@ -1,18 +1,23 @@
-"""A snapshot of the org (OrgUsers) and the profiles, refreshed in the background.
+"""A snapshot of the org (OrgUsers) and the profiles, kept fresh in the background.
 
 Mesh routing reads only this snapshot, so the mesh keeps working while the
-Kubernetes API is unreachable; the snapshot is refreshed every few seconds and
-right after an import or a profile assignment.
+Kubernetes API is unreachable. Two watches (OrgUsers, AgentProfiles) report every
+change, and the snapshot is listed again about a third of a second later (a burst
+such as an import becomes one list), on every replica; it is also listed right
+after an import or a profile assignment, and every ``refresh_seconds`` regardless,
+in case a watch missed something while it reconnected.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from kubernetes import watch
 from pydantic import ValidationError
 
 from orgtwin.api.repositories.kube import Kube
@@ -20,6 +25,12 @@ from orgtwin.core import k8s
 from orgtwin.core.crds.models import AgentProfileSpec, OrgUserSpec
 
 log = logging.getLogger("orgtwin.api.directory")
+SETTLE_SECONDS = 0.3
+"""How long after a change the snapshot is listed again: a burst of changes settles first."""
+WATCH_SECONDS = 30
+"""Server-side timeout of one watch request; the next one resumes where it ended. It is
+also how long a watch thread may outlive its app (the thread notices at the next event
+or timeout)."""
 _Spec = TypeVar("_Spec", OrgUserSpec, AgentProfileSpec)
 
 
@@ -133,12 +144,77 @@ class Directory:
         return self.current
 
     async def run(self) -> None:
-        """Background refresh loop for the lifespan."""
-        while True:
+        """Keep the snapshot fresh until cancelled (the lifespan's background task)."""
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+        stop = threading.Event()
+        for plural in (k8s.USER_PLURAL, k8s.PROFILE_PLURAL):
+            threading.Thread(
+                target=self._watch,
+                args=(plural, loop, changed, stop),
+                daemon=True,
+                name=f"directory-watch-{plural}",
+            ).start()
+        try:
+            while True:
+                try:
+                    await self.refresh()
+                except Exception as exc:  # noqa: BLE001
+                    log.info(
+                        "directory.refresh_failed",
+                        extra={"fields": {"error_type": type(exc).__name__}},
+                    )
+                try:
+                    await asyncio.wait_for(changed.wait(), self.refresh_seconds)
+                    await asyncio.sleep(SETTLE_SECONDS)
+                except TimeoutError:
+                    pass
+                changed.clear()
+        finally:
+            stop.set()
+
+    def _watch(
+        self,
+        plural: str,
+        loop: asyncio.AbstractEventLoop,
+        changed: asyncio.Event,
+        stop: threading.Event,
+    ) -> None:
+        """Thread: sets ``changed`` on every event (the client's watch is synchronous)."""
+
+        def signal() -> bool:
             try:
-                await self.refresh()
-            except Exception as exc:  # noqa: BLE001
+                loop.call_soon_threadsafe(changed.set)
+            except RuntimeError:  # the loop is closed: the app is gone
+                return False
+            return True
+
+        version: str | None = None
+        while not stop.is_set():
+            w = watch.Watch()  # type: ignore[no-untyped-call]
+            try:
+                for _event in w.stream(  # type: ignore[no-untyped-call]
+                    self.kube.custom.list_namespaced_custom_object,
+                    k8s.GROUP,
+                    k8s.VERSION,
+                    self.kube.namespace,
+                    plural,
+                    resource_version=version,
+                    timeout_seconds=WATCH_SECONDS,
+                ):
+                    if stop.is_set() or not signal():
+                        w.stop()  # type: ignore[no-untyped-call]
+                        return
+                # The next request resumes after the last event this one saw.
+                version = w.resource_version
+            except Exception as exc:  # noqa: BLE001 - reconnect after any watch failure
+                if stop.is_set():
+                    return
+                # Start over (a 410 means the version is too old): the new watch begins
+                # with every object, which sets ``changed`` and so lists them again.
+                version = None
                 log.info(
-                    "directory.refresh_failed", extra={"fields": {"error_type": type(exc).__name__}}
+                    "directory.watch_reconnect",
+                    extra={"fields": {"error_type": type(exc).__name__}},
                 )
-            await asyncio.sleep(self.refresh_seconds)
+                stop.wait(2.0)
