@@ -87,14 +87,7 @@ class SessionWatcher:
         while not self._stop.is_set():
             w = watch.Watch()  # type: ignore[no-untyped-call]
             try:
-                for event in w.stream(  # type: ignore[no-untyped-call]
-                    self.kube.custom.list_namespaced_custom_object,
-                    k8s.GROUP,
-                    k8s.VERSION,
-                    self.kube.namespace,
-                    k8s.SESSION_PLURAL,
-                    timeout_seconds=30,
-                ):
+                for event in self.kube.events(w, k8s.SESSION_PLURAL, timeout_seconds=30):
                     if self._stop.is_set():
                         w.stop()  # type: ignore[no-untyped-call]
                         return

@@ -8,12 +8,12 @@ a short timeout and no retries: an unreachable apiserver becomes
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import anyio
 import urllib3
-from kubernetes import client, config
+from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
 from orgtwin.api.errors import UnavailableError
@@ -152,6 +152,23 @@ class Kube:
             self.namespace,
             plural,
             name,
+        )
+
+    def events(self, w: watch.Watch, plural: str, **kwargs: Any) -> Iterator[Obj]:
+        """Watch events of ``plural`` in this namespace, through ``w`` (which can stop them).
+
+        Blocking: iterate it in a thread of its own, never on the event loop.
+        """
+        return cast(
+            Iterator[Obj],
+            w.stream(  # type: ignore[no-untyped-call]
+                self.custom.list_namespaced_custom_object,
+                k8s.GROUP,
+                k8s.VERSION,
+                self.namespace,
+                plural,
+                **kwargs,
+            ),
         )
 
     def close(self) -> None:

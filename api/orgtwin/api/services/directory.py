@@ -193,14 +193,8 @@ class Directory:
         while not stop.is_set():
             w = watch.Watch()  # type: ignore[no-untyped-call]
             try:
-                for _event in w.stream(  # type: ignore[no-untyped-call]
-                    self.kube.custom.list_namespaced_custom_object,
-                    k8s.GROUP,
-                    k8s.VERSION,
-                    self.kube.namespace,
-                    plural,
-                    resource_version=version,
-                    timeout_seconds=WATCH_SECONDS,
+                for _event in self.kube.events(
+                    w, plural, resource_version=version, timeout_seconds=WATCH_SECONDS
                 ):
                     if stop.is_set() or not signal():
                         w.stop()  # type: ignore[no-untyped-call]
