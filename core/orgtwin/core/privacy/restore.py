@@ -19,7 +19,8 @@ _WORD_TAIL: Final = re.compile(r"[A-Za-z0-9_]*")
 
 
 def _is_word(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
+    """Whether ``ch`` continues a word as ``RestoreMap.restore`` reads words (ASCII only)."""
+    return ch in _WORD
 
 
 class RestoreMap:
