@@ -18,10 +18,11 @@ from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
+from orgtwin.core import jsonio
 from orgtwin.core.crds.models import AgentProfileSpec, Provider
 from orgtwin.core.privacy import RestoreMap
 from orgtwin.core.tokens import SessionClaims
-from orgtwin.proxy import anthropic_protocol, jsonio, masking, openai_protocol
+from orgtwin.proxy import anthropic_protocol, masking, openai_protocol
 from orgtwin.proxy.errors import (
     BadRequestError,
     ForbiddenError,

@@ -6,7 +6,7 @@ import codecs
 from dataclasses import dataclass
 from typing import Any
 
-from orgtwin.proxy import jsonio
+from orgtwin.core import jsonio
 
 
 @dataclass(frozen=True)

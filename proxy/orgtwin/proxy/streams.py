@@ -13,8 +13,9 @@ from typing import Any
 
 import httpx
 
+from orgtwin.core import jsonio
 from orgtwin.core.privacy import RestoreMap
-from orgtwin.proxy import anthropic_protocol, jsonio, openai_protocol
+from orgtwin.proxy import anthropic_protocol, openai_protocol
 from orgtwin.proxy.errors import Protocol, ProxyError, UpstreamError, error_event
 from orgtwin.proxy.policy import ToolRules
 from orgtwin.proxy.sse import DONE, SSEParser, anthropic_event, openai_event

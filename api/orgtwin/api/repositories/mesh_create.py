@@ -42,19 +42,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import orjson
 import psycopg
 
 from orgtwin.api import metrics
 from orgtwin.api.db import StatementPool
 from orgtwin.api.errors import is_db_unavailable
 from orgtwin.api.repositories.idempotency import KeyClaim
+from orgtwin.core import jsonio
 
 SEQ_LOCK: Final = 0x6F72677477696E01  # "orgtwin" and 1: the advisory lock of tasks.seq
 MAX_ITEMS: Final = 64
@@ -153,16 +152,9 @@ class _Item:
     done: asyncio.Future[int | None]
 
 
-def _json(row: dict[str, Any]) -> bytes:
-    try:
-        return orjson.dumps(row)
-    except TypeError:  # an integer beyond 64 bits in the free-form data: jsonb takes it
-        return json.dumps(row, default=str).encode()
-
-
 def _row(task: NewTask, audit: NewAudit, claim: KeyClaim | None, response: Response) -> bytes:
     row: dict[str, Any] = {
-        "id": task.id,
+        "id": str(task.id),
         "kind": task.kind,
         "type": task.type,
         "title": task.title,
@@ -175,7 +167,7 @@ def _row(task: NewTask, audit: NewAudit, claim: KeyClaim | None, response: Respo
         "recipient_user": task.recipient_user,
         "recipient_role": task.recipient_role,
         "trace_id": task.trace_id,
-        "created_at": task.created_at,
+        "created_at": task.created_at.isoformat(),
         "actor": audit.actor,
         "action": audit.action,
         "subject": audit.subject,
@@ -188,14 +180,15 @@ def _row(task: NewTask, audit: NewAudit, claim: KeyClaim | None, response: Respo
             path=claim.path,
             key=claim.key,
             body_hash=claim.body_hash,
-            expires_at=task.created_at + claim.ttl,
+            expires_at=(task.created_at + claim.ttl).isoformat(),
             status_code=response.status_code,
             response_headers=response.headers,
             # Rendered JSON is UTF-8; it travels as text and is stored as those bytes.
             head=response.head.decode(),
             tail=response.tail.decode(),
         )
-    return _json(row)
+    # jsonio: integers beyond 64 bits in the free-form data are written exactly too.
+    return jsonio.dumps(row)
 
 
 class Writer:

@@ -1,4 +1,4 @@
-"""The proxy's fast JSON reads and writes give exactly what the standard library gives."""
+"""orgtwin.core.jsonio, the fast JSON of the proxy and the api, answers as the stdlib does."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from orgtwin.proxy import jsonio
+from orgtwin.core import jsonio
 
 SAMPLES: list[Any] = [
     {"model": "m", "messages": [{"role": "user", "content": "héllo \u2028 [EMAIL_7K2Q9D] 😀"}]},
