@@ -76,7 +76,10 @@ class Kube:
             name,
         )
 
-    async def list(self, plural: str, label_selector: str = "") -> list[Obj]:
+    async def list_versioned(
+        self, plural: str, label_selector: str = ""
+    ) -> tuple[list[Obj], str | None]:
+        """The objects, and the list's resourceVersion: a watch from it misses no change."""
         out: dict[str, Any] = await self._call(
             self.custom.list_namespaced_custom_object,
             k8s.GROUP,
@@ -85,7 +88,10 @@ class Kube:
             plural,
             label_selector=label_selector,
         )
-        return list(out.get("items", []))
+        return list(out.get("items", [])), (out.get("metadata") or {}).get("resourceVersion")
+
+    async def list(self, plural: str, label_selector: str = "") -> list[Obj]:
+        return (await self.list_versioned(plural, label_selector))[0]
 
     async def create(self, plural: str, body: Obj) -> Obj:
         return await self._obj(

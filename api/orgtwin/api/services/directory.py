@@ -116,11 +116,15 @@ class Directory:
         self.current = Snapshot()
         self._lock = asyncio.Lock()
         self._parsed: Parsed = {}
+        # Per plural, the resourceVersion of the last list: the watches start from it.
+        self._versions: dict[str, str | None] = {}
 
     async def refresh(self) -> Snapshot:
         async with self._lock:
-            users = await self.kube.list(k8s.USER_PLURAL)
-            profiles = await self.kube.list(k8s.PROFILE_PLURAL)
+            users, self._versions[k8s.USER_PLURAL] = await self.kube.list_versioned(k8s.USER_PLURAL)
+            profiles, self._versions[k8s.PROFILE_PLURAL] = await self.kube.list_versioned(
+                k8s.PROFILE_PLURAL
+            )
             parsed: Parsed = {}
             fresh = build_snapshot(users, profiles, self._parsed, parsed)
             current = self.current
@@ -135,52 +139,58 @@ class Directory:
         """The snapshot; refreshed first if older than ``max_age`` and the apiserver answers."""
         age = time.monotonic() - self.current.loaded_at
         if max_age is not None and age > max_age:
-            try:
-                return await self.refresh()
-            except Exception as exc:  # noqa: BLE001 - stale beats nothing while k8s is down
-                log.info(
-                    "directory.refresh_failed", extra={"fields": {"error_type": type(exc).__name__}}
-                )
+            await self._refresh_or_keep()
         return self.current
 
+    async def _refresh_or_keep(self) -> None:
+        """Refresh; if the apiserver does not answer, keep the snapshot (stale beats nothing)."""
+        try:
+            await self.refresh()
+        except Exception as exc:  # noqa: BLE001
+            log.info(
+                "directory.refresh_failed", extra={"fields": {"error_type": type(exc).__name__}}
+            )
+
     async def run(self) -> None:
-        """Keep the snapshot fresh until cancelled (the lifespan's background task)."""
+        """Keep the snapshot fresh until cancelled (the lifespan's background task).
+
+        The watches start from the last list's resourceVersion, so a snapshot just
+        listed (the lifespan lists once before serving) is not listed again at start-up.
+        """
+        if not self.current.loaded_at:
+            await self._refresh_or_keep()
         loop = asyncio.get_running_loop()
         changed = asyncio.Event()
         stop = threading.Event()
         for plural in (k8s.USER_PLURAL, k8s.PROFILE_PLURAL):
             threading.Thread(
                 target=self._watch,
-                args=(plural, loop, changed, stop),
+                args=(plural, self._versions.get(plural), loop, changed, stop),
                 daemon=True,
                 name=f"directory-watch-{plural}",
             ).start()
         try:
             while True:
                 try:
-                    await self.refresh()
-                except Exception as exc:  # noqa: BLE001
-                    log.info(
-                        "directory.refresh_failed",
-                        extra={"fields": {"error_type": type(exc).__name__}},
-                    )
-                try:
                     await asyncio.wait_for(changed.wait(), self.refresh_seconds)
                     await asyncio.sleep(SETTLE_SECONDS)
                 except TimeoutError:
                     pass
                 changed.clear()
+                await self._refresh_or_keep()
         finally:
             stop.set()
 
     def _watch(
         self,
         plural: str,
+        version: str | None,
         loop: asyncio.AbstractEventLoop,
         changed: asyncio.Event,
         stop: threading.Event,
     ) -> None:
-        """Thread: sets ``changed`` on every event (the client's watch is synchronous)."""
+        """Thread: sets ``changed`` on every event after ``version`` (None: every object,
+        then the changes). The client's watch is synchronous, hence the thread."""
 
         def signal() -> bool:
             try:
@@ -189,7 +199,6 @@ class Directory:
                 return False
             return True
 
-        version: str | None = None
         while not stop.is_set():
             w = watch.Watch()  # type: ignore[no-untyped-call]
             try:
