@@ -16,6 +16,7 @@ from orgtwin.core.privacy import Directory as PeopleDirectory
 from orgtwin.core.privacy import Engine
 
 MASKING_MODES = frozenset({"mask", "strict"})
+_SPECS_KEPT = 256
 
 
 @dataclass(frozen=True)
@@ -50,21 +51,33 @@ class EngineMasker:
     def __init__(self, secret: bytes) -> None:
         self.secret = secret
         self._people: tuple[int, PeopleDirectory] | None = None
-        self._engines: dict[tuple[str, int], Engine] = {}
+        # Engines by policy (as JSON), and by the policy object that asked last.
+        self._engines: dict[str, Engine] = {}
+        self._by_spec: dict[int, tuple[PrivacySpec, Engine]] = {}
 
     def _directory(self, snapshot: Snapshot) -> PeopleDirectory:
         if self._people is None or self._people[0] != snapshot.revision:
             people = ((u.display_name, u.email, u.employee_id) for u in snapshot.users.values())
             self._people = (snapshot.revision, PeopleDirectory.from_people(people))
             self._engines.clear()
+            self._by_spec.clear()
         return self._people[1]
 
     def _engine(self, snapshot: Snapshot, privacy: PrivacySpec) -> Engine:
         people = self._directory(snapshot)
-        key = (privacy.model_dump_json(), snapshot.revision)
+        # A snapshot's profiles are the same objects until the next revision, which clears
+        # the engines: their identity finds the engine without rendering the policy.
+        known = self._by_spec.get(id(privacy))
+        if known is not None and known[0] is privacy:
+            return known[1]
+        key = privacy.model_dump_json()
         engine = self._engines.get(key)
         if engine is None:
             engine = self._engines[key] = Engine.from_policy(privacy, self.secret, people)
+        if len(self._by_spec) >= _SPECS_KEPT:
+            # A refresh that changed nothing keeps the revision but brings new objects.
+            self._by_spec.clear()
+        self._by_spec[id(privacy)] = (privacy, engine)
         return engine
 
     def mask(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orgtwin.api import metrics
@@ -67,6 +68,40 @@ class Created:
 
     body: bytes
     replay: StoredResponse | None = None
+
+
+def _render_new(new: mesh_create.NewTask) -> bytes:
+    """The new item as ``TaskRead`` renders it, with seq 0: the same bytes (a test pins it).
+
+    orjson writes it from a dict of the values this service built itself, at a fifth of
+    the cost of validating them into a TaskRead first; values orjson cannot write (integers
+    beyond 64 bits in ``data``) take the model's way.
+    """
+    sender = {"session": new.sender_session, "user_id": new.sender_user, "role": new.sender_role}
+    recipient = {"session": None, "user_id": new.recipient_user, "role": new.recipient_role}
+    fields = {
+        "id": new.id,
+        "seq": 0,
+        "kind": new.kind,
+        "type": new.type,
+        "title": new.title,
+        "body": new.body,
+        "data": new.data,
+        "status": new.status,
+        "sender": sender,
+        "recipient": recipient,
+        "trace_id": new.trace_id,
+        "created_at": new.created_at,
+        "updated_at": new.created_at,
+        "replies": [],
+        "decision": None,
+        "decision_comment": None,
+        "decided_at": None,
+    }
+    try:
+        return orjson.dumps(fields, option=orjson.OPT_UTC_Z)
+    except TypeError:
+        return TaskRead.model_validate(fields).model_dump_json().encode()
 
 
 def _split_at_seq(body: bytes) -> tuple[bytes, bytes]:
@@ -243,25 +278,7 @@ class MeshService:
             trace_id=self.trace_id,
             created_at=datetime.now(UTC),
         )
-        head, tail = _split_at_seq(
-            TaskRead(
-                id=new.id,
-                seq=0,
-                kind=kind,
-                type=type_,
-                title=new.title,
-                body=new.body,
-                data=new.data,
-                status=new.status,
-                sender=Party(session=new.sender_session, user_id=self.my_id, role=new.sender_role),
-                recipient=Party(session=None, user_id=user, role=role),
-                trace_id=self.trace_id,
-                created_at=new.created_at,
-                updated_at=new.created_at,
-            )
-            .model_dump_json()
-            .encode()
-        )
+        head, tail = _split_at_seq(_render_new(new))
         audit_row = mesh_create.NewAudit(
             actor=self.me.caller,
             action=CREATED_ACTION[kind],

@@ -69,6 +69,7 @@ _PERSON_WORDS = lowered(p.PERSON_WORDS)
 _TITLES = lowered(p.TITLES)
 _SECRET_PREFIXES = lowered(p.SECRET_PREFIXES)
 _URL_SEPARATOR = lowered((p.URL_SEPARATOR,))
+_PEM_MARKER = lowered((p.PEM_MARKER,))
 
 
 def _around(
@@ -132,7 +133,7 @@ def find_account_numbers(scan: Scan) -> Iterator[Detection]:
 def find_secrets(scan: Scan) -> Iterator[Detection]:
     for m in _anchored(scan, _SECRET_PREFIXES, p.SECRET_RE):
         yield Detection(SECRET, m.start(), m.end(), 0.95, "secret")
-    if "-----BEGIN" in scan.text:
+    if p.PEM_MARKER in scan.text:
         for m in p.PEM_RE.finditer(scan.text):
             yield Detection(SECRET, m.start(), m.end(), 0.95, "secret")
 
@@ -166,24 +167,27 @@ def find_context_persons(scan: Scan) -> Iterator[Detection]:
 
 
 # Detectors whose values always contain a digit run: they only need to see the tokens
-# around digits (see numeric.py), which is a small part of most text.
-NUMERIC_FINDERS: dict[str, Finder] = {
-    PHONE: shapes.find_phone_shapes,
-    US_SSN: shapes.find_ssn_shapes,
-    CREDIT_CARD: shapes.find_cards,
-    IBAN: shapes.find_ibans,
-    IP_ADDRESS: shapes.find_ips,
+# around digits (see numeric.py), which is a small part of most text. Each comes with
+# the fewest digits its values have, so a view with fewer is not searched at all.
+NUMERIC_FINDERS: dict[str, tuple[int, Finder]] = {
+    PHONE: (8, shapes.find_phone_shapes),
+    US_SSN: (9, shapes.find_ssn_shapes),
+    CREDIT_CARD: (13, shapes.find_cards),
+    IBAN: (2, shapes.find_ibans),
+    IP_ADDRESS: (1, shapes.find_ips),
 }
-# Detectors that start at a word or prefix the scan found, or at "@".
-SCAN_FINDERS: dict[str, ScanFinder] = {
-    EMAIL: find_emails,
-    PHONE: find_phone_context,
-    US_SSN: find_ssn_context,
-    DATE_OF_BIRTH: find_dates_of_birth,
-    ACCOUNT_NUMBER: find_account_numbers,
-    SECRET: find_secrets,
-    URL_CREDENTIALS: find_url_credentials,
-    PERSON: find_context_persons,
+# Detectors that start at a word or prefix the scan found, or at "@". Each comes with
+# the trigger words one of which the scan must have found for it to find anything
+# (None: the detector checks its text itself), so a text without them costs nothing.
+SCAN_FINDERS: dict[str, tuple[frozenset[str] | None, ScanFinder]] = {
+    EMAIL: (None, find_emails),
+    PHONE: (_PHONE_WORDS, find_phone_context),
+    US_SSN: (_SSN_WORDS, find_ssn_context),
+    DATE_OF_BIRTH: (_DOB_WORDS, find_dates_of_birth),
+    ACCOUNT_NUMBER: (_ACCOUNT_WORDS, find_account_numbers),
+    SECRET: (_SECRET_PREFIXES | _PEM_MARKER, find_secrets),
+    URL_CREDENTIALS: (_URL_SEPARATOR, find_url_credentials),
+    PERSON: (_TITLES | _PERSON_WORDS, find_context_persons),
 }
 
 

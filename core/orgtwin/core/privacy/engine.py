@@ -97,8 +97,12 @@ class Engine:
         custom = list(custom)
         wanted = set(entities) or set(BUILTIN_TYPES)
         self.types = frozenset(wanted | {c.type for c in custom})
-        self._numeric: list[Finder] = [f for t, f in NUMERIC_FINDERS.items() if t in wanted]
-        self._scan_finders: list[ScanFinder] = [f for t, f in SCAN_FINDERS.items() if t in wanted]
+        self._numeric: list[tuple[int, Finder]] = [
+            f for t, f in NUMERIC_FINDERS.items() if t in wanted
+        ]
+        self._scan_finders: list[tuple[frozenset[str] | None, ScanFinder]] = [
+            f for t, f in SCAN_FINDERS.items() if t in wanted
+        ]
         # Custom patterns and the NER backend see the plain text.
         self._finders: list[Finder] = list(custom)
         if ner is not None:
@@ -158,14 +162,17 @@ class Engine:
         scan = self._scanner.scan(text)
         types = self.types
         found = [d for d in scan.people if d.type in types] if self._people else []
-        for scan_finder in self._scan_finders:
-            found.extend(scan_finder(scan))
+        present = scan.triggers.keys()
+        for words, scan_finder in self._scan_finders:
+            if words is None or not present.isdisjoint(words):
+                found.extend(scan_finder(scan))
         for finder in self._finders:
             found.extend(d for d in finder(text) if d.type in types)
         view = numeric_view(text) if self._numeric else None
         if view is not None:
-            for finder in self._numeric:
-                found.extend(view.to_text(finder(view.text)))
+            for least, finder in self._numeric:
+                if view.digits >= least:
+                    found.extend(view.to_text(finder(view.text)))
         return resolve(found)
 
     def masker(self) -> RequestMasker:

@@ -87,6 +87,7 @@ SECRET_PREFIXES: Final = (
     "sk-", "AKIA", "ASIA", "AIza", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",
     "glpat-", "xox", "eyJ",
 )  # fmt: skip
+PEM_MARKER: Final = "-----BEGIN"
 PEM_RE: Final = re.compile(
     r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.DOTALL
 )

@@ -8,7 +8,9 @@ one str.find per word and a second walk for the directory cost several times mor
 Matching is tolerant of case and of whitespace (a name split over a line break still
 matches); directory hits are only accepted on word boundaries, so "Ann Lee" is not
 found inside "Joann Leeds". Trigger hits are candidates: each detector confirms them
-with its own (case-sensitive where it matters) regex at that offset.
+with its own (case-sensitive where it matters) regex at that offset. A trigger that
+starts with a letter only counts at the start of a word, as every pattern behind one
+requires, so "ms" in "items" wakes no detector.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ TRIGGERS: frozenset[str] = frozenset(
         p.PERSON_WORDS,
         p.TITLES,
         p.SECRET_PREFIXES,
-        (p.URL_SEPARATOR,),
+        (p.URL_SEPARATOR, p.PEM_MARKER),
     )
     for word in group
 )
@@ -144,8 +146,11 @@ class Scanner:
                 keys[key] = (trigger, entity_type)
         self.size = count
         self._automaton = ahocorasick.Automaton()
-        for key, roles in keys.items():
-            self._automaton.add_word(key, (*roles, len(key)))
+        for key, (word, role) in keys.items():
+            # Every pattern behind a trigger that starts with a letter requires a word
+            # boundary before it: "ms" inside "items" or "dr" inside "draft" is no hit.
+            at_word_start = word is not None and _is_word(word[0])
+            self._automaton.add_word(key, (word, role, len(key), at_word_start))
         self._automaton.make_automaton()
 
     def scan(self, text: str) -> Scan:
@@ -155,9 +160,9 @@ class Scanner:
         original = folded.original if folded.collapsed else None
         triggers: dict[str, list[int]] = {}
         people: list[Detection] = []
-        for end_index, (trigger, entity_type, key_len) in self._automaton.iter(norm):
+        for end_index, (trigger, entity_type, key_len, word) in self._automaton.iter(norm):
             start = end_index - key_len + 1
-            if trigger is not None:
+            if trigger is not None and not (word and start > 0 and _is_word(norm[start - 1])):
                 offset = start if original is None else original(start)
                 if trigger in triggers:
                     triggers[trigger].append(offset)
