@@ -12,16 +12,29 @@ import sys
 import time
 from typing import Any
 
+import orjson
+
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
 class JsonFormatter(logging.Formatter):
     """Render a record as one JSON line: ts, level, logger, event and the record's fields."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        # The timestamp up to the second, for the second it was last rendered: a request
+        # log line per request renders the same second many times over.
+        self._second = (-1, "")
+
+    def _timestamp(self, created: float) -> str:
+        second = int(created)
+        if self._second[0] != second:
+            self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        return f"{self._second[1]}.{int((created - second) * 1000):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": self._timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "event": record.getMessage(),
@@ -35,7 +48,11 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             # The exception type only: messages of third-party errors may echo input values.
             line["error_type"] = record.exc_info[0].__name__
-        return json.dumps(line, default=str, separators=(",", ":"))
+        try:
+            return orjson.dumps(line, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        except TypeError:
+            # Integers beyond 64 bits.
+            return json.dumps(line, default=str, separators=(",", ":"))
 
 
 def configure(level: str = "INFO", fmt: str = "json") -> None:
@@ -48,3 +65,9 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Neither format shows the caller's file and line, thread or process: skip collecting
+    # them for every record (the logging HOWTO's "Optimization" switches).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
