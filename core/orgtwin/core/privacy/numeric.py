@@ -15,13 +15,18 @@ from dataclasses import dataclass
 
 from orgtwin.core.privacy.types import Detection
 
-_RUN = re.compile(r"\d[\d ().:/+-]*")
-# The same for ASCII text, where \d is [0-9]: a plain range is cheaper to test than
-# the Unicode digit category.
-_ASCII_RUN = re.compile(r"[0-9][0-9 ().:/+-]*")
-_ASCII_DIGITS = "0123456789"
 # How far a token may reach beyond its digit run: an IBAN's letters, an IPv6 address.
 _REACH = 48
+# A digit run (digits and the separators of numbers) with the rest of its token up to
+# the next digit, at most _REACH characters: the next run starts right there and joins.
+_RUN = re.compile(rf"\d[\d ().:/+-]*[^\s\d]{{0,{_REACH}}}")
+# The same for ASCII text, where \d is [0-9]: a plain range is cheaper to test than
+# the Unicode digit category.
+_ASCII_RUN = re.compile(rf"[0-9][0-9 ().:/+-]*[^\s0-9]{{0,{_REACH}}}")
+# What makes a window worth a look: two digits, or a colon.
+_WORTH = re.compile(r":|\d\D*\d")
+_ASCII_WORTH = re.compile(r":|[0-9][^0-9]*[0-9]")
+_ASCII_DIGITS = "0123456789"
 # Runs this close together share a window ("NL91 ABNA 0417 1643 00").
 _JOIN = 8
 
@@ -42,44 +47,48 @@ class NumericView:
             yield Detection(d.type, d.start + shift, d.end + shift, d.score, d.detector)
 
 
-_TOKEN_TAIL = re.compile(rf"\S{{0,{_REACH}}}")
-
-
 def _left(text: str, pos: int) -> int:
     low = max(0, pos - _REACH)
     cut = max(text.rfind(" ", low, pos), text.rfind("\n", low, pos), text.rfind("\t", low, pos))
     return cut + 1 if cut >= 0 else low
 
 
-def _right(text: str, pos: int) -> int:
-    m = _TOKEN_TAIL.match(text, pos)
-    return m.end() if m else pos
-
-
 def numeric_view(text: str) -> NumericView | None:
-    """The view, or None when the text has no digit at all."""
+    """The view, or None when the text has no token worth a look.
+
+    A token with a single digit and no colon is left out ("Q3", "step 2"): every value
+    these detectors find has at least two digits (an IBAN's check digits) or, for an
+    IPv6 address, a colon.
+    """
     parts: list[str] = []
     view_starts: list[int] = []
     text_starts: list[int] = []
     pos = 0
-    start = end = -1
-    for m in (_ASCII_RUN if text.isascii() else _RUN).finditer(text):
+    first = end = -1  # the current window: its first run's start, and its end
+    ascii_text = text.isascii()
+    worth = _ASCII_WORTH if ascii_text else _WORTH
+    for m in (_ASCII_RUN if ascii_text else _RUN).finditer(text):
         run_start, run_end = m.span()
-        if end >= 0 and run_start <= end + _JOIN:
-            end = _right(text, run_end)
+        if run_start <= end + _JOIN and end >= 0:
+            end = run_end
             continue
         if end >= 0:
-            view_starts.append(pos)
-            text_starts.append(start)
-            parts.append(text[start:end])
-            pos += end - start + 1
-        start = _left(text, run_start)
-        end = _right(text, run_end)
+            start = _left(text, first)
+            if worth.search(text, start, end):
+                view_starts.append(pos)
+                text_starts.append(start)
+                parts.append(text[start:end])
+                pos += end - start + 1
+        first, end = run_start, run_end
     if end < 0:
         return None
-    view_starts.append(pos)
-    text_starts.append(start)
-    parts.append(text[start:end])
+    start = _left(text, first)
+    if worth.search(text, start, end):
+        view_starts.append(pos)
+        text_starts.append(start)
+        parts.append(text[start:end])
+    if not parts:
+        return None
     view = "\n".join(parts)
     # str.count per digit is a C loop; the Unicode digit category needs a look at each character.
     digits = (
