@@ -50,8 +50,10 @@ def find_phone_shapes(text: str) -> Iterator[Detection]:
         if (candidate[0] == "+" or 10 <= digits <= 11) and phone_valid(candidate):
             yield Detection(PHONE, m.start(), m.end(), 0.9, "phone")
         elif digits > 11:
-            # A number glued to the next one ("+44 20 7946 0958 42"): try sub-runs.
-            for start, end in _sub_runs(candidate, _PHONE_GROUP, phone_valid, 8, 15):
+            # A number glued to the next one ("+44 20 7946 0958 42"): try sub-runs, of
+            # ten or eleven digits unless they start with "+".
+            least, most = (8, 15) if candidate[0] == "+" else (10, 11)
+            for start, end in _sub_runs(candidate, _PHONE_GROUP, phone_valid, least, most):
                 yield Detection(PHONE, m.start() + start, m.start() + end, 0.9, "phone")
 
 
