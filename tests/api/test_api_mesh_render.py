@@ -1,16 +1,18 @@
-"""A create's answer is written without building a TaskRead; it must be TaskRead's bytes."""
+"""A create's answer is written without building a TaskRead: it must be the bytes GET
+/v1/mesh/status writes for the same item (seq aside)."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from orgtwin.api.models import Task
 from orgtwin.api.repositories.mesh_create import NewTask
-from orgtwin.api.schemas.mesh import Party, TaskRead
-from orgtwin.api.services.mesh import _render_new
+from orgtwin.api.services.mesh import _render_new, to_read
 
 DATA: list[dict[str, Any]] = [
     {},
@@ -23,31 +25,16 @@ DATA: list[dict[str, Any]] = [
 ]
 
 
-def _model(new: NewTask) -> bytes:
-    return (
-        TaskRead(
-            id=new.id,
-            seq=0,
-            kind=new.kind,
-            type=new.type,
-            title=new.title,
-            body=new.body,
-            data=new.data,
-            status=new.status,
-            sender=Party(session=new.sender_session, user_id=new.sender_user, role=new.sender_role),
-            recipient=Party(session=None, user_id=new.recipient_user, role=new.recipient_role),
-            trace_id=new.trace_id,
-            created_at=new.created_at,
-            updated_at=new.created_at,
-        )
-        .model_dump_json()
-        .encode()
-    )
+def _as_status_renders_it(new: NewTask) -> bytes:
+    """The item as GET /v1/mesh/status renders a stored task, with seq 0."""
+    fields = dataclasses.asdict(new)
+    task = Task(**fields, seq=0, recipient_session=None, updated_at=new.created_at)
+    return to_read(task, []).model_dump_json().encode()
 
 
 @pytest.mark.parametrize("data", DATA)
 @pytest.mark.parametrize("microsecond", [0, 1, 123456])
-def test_a_new_items_answer_is_the_bytes_taskread_writes(
+def test_a_new_items_answer_is_the_bytes_status_writes_for_it(
     data: dict[str, Any], microsecond: int
 ) -> None:
     new = NewTask(
@@ -66,4 +53,4 @@ def test_a_new_items_answer_is_the_bytes_taskread_writes(
         trace_id="4bf92f3577b34da6a3ce929d0e0e4736",
         created_at=datetime(2026, 11, 22, 7, 1, 29, microsecond, tzinfo=UTC),
     )
-    assert _render_new(new) == _model(new)
+    assert _render_new(new) == _as_status_renders_it(new)
