@@ -60,33 +60,27 @@ def numeric_view(text: str) -> NumericView | None:
     these detectors find has at least two digits (an IBAN's check digits) or, for an
     IPv6 address, a colon.
     """
+    ascii_text = text.isascii()
+    # Windows as (first run's start, end): runs this close to the previous one join it.
+    windows: list[tuple[int, int]] = []
+    for m in (_ASCII_RUN if ascii_text else _RUN).finditer(text):
+        run_start, run_end = m.span()
+        if windows and run_start <= windows[-1][1] + _JOIN:
+            windows[-1] = (windows[-1][0], run_end)
+        else:
+            windows.append((run_start, run_end))
+    worth = _ASCII_WORTH if ascii_text else _WORTH
     parts: list[str] = []
     view_starts: list[int] = []
     text_starts: list[int] = []
     pos = 0
-    first = end = -1  # the current window: its first run's start, and its end
-    ascii_text = text.isascii()
-    worth = _ASCII_WORTH if ascii_text else _WORTH
-    for m in (_ASCII_RUN if ascii_text else _RUN).finditer(text):
-        run_start, run_end = m.span()
-        if run_start <= end + _JOIN and end >= 0:
-            end = run_end
-            continue
-        if end >= 0:
-            start = _left(text, first)
-            if worth.search(text, start, end):
-                view_starts.append(pos)
-                text_starts.append(start)
-                parts.append(text[start:end])
-                pos += end - start + 1
-        first, end = run_start, run_end
-    if end < 0:
-        return None
-    start = _left(text, first)
-    if worth.search(text, start, end):
-        view_starts.append(pos)
-        text_starts.append(start)
-        parts.append(text[start:end])
+    for first, end in windows:
+        start = _left(text, first)
+        if worth.search(text, start, end):
+            view_starts.append(pos)
+            text_starts.append(start)
+            parts.append(text[start:end])
+            pos += end - start + 1
     if not parts:
         return None
     view = "\n".join(parts)
