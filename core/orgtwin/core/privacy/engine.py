@@ -9,6 +9,7 @@ Engine.from_policy(privacy, secret, directory)   one per profile and tenant
 from __future__ import annotations
 
 import bisect
+import operator
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from orgtwin.core.privacy.numeric import numeric_view
 from orgtwin.core.privacy.placeholders import Minter, PlaceholderMap
 from orgtwin.core.privacy.restore import RestoreMap
 from orgtwin.core.privacy.scan import TRIGGERS_ONLY, Scanner
-from orgtwin.core.privacy.types import BUILTIN_TYPES, Detection
+from orgtwin.core.privacy.types import BUILTIN_TYPES, SPECIFICITY, Detection
 
 
 class NerBackend(Protocol):
@@ -46,11 +47,26 @@ class Masked:
     mapping: Mapping[str, str] = field(default_factory=dict)
 
 
+_SPAN = operator.attrgetter("start", "end")
+
+
+def _rank(d: Detection) -> tuple[int, int, int, str, str]:
+    return (-SPECIFICITY.get(d.detector, 0), d.start - d.end, d.start, d.type, d.detector)
+
+
 def resolve(detections: Iterable[Detection]) -> list[Detection]:
     """Keep non-overlapping detections: the most specific wins, then the longest, then the first."""
-    ranked = sorted(
-        detections, key=lambda d: (-d.specificity(), -d.length, d.start, d.type, d.detector)
-    )
+    found = list(detections)
+    by_start = sorted(found, key=_SPAN)
+    end = 0
+    for det in by_start:
+        if det.start < end or det.end <= det.start:
+            break
+        end = det.end
+    else:
+        # Nothing overlaps (most texts): every detection is kept.
+        return by_start
+    ranked = sorted(found, key=_rank)
     starts: list[int] = []
     kept: list[Detection] = []
     for det in ranked:

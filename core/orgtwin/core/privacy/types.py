@@ -64,10 +64,3 @@ class Detection:
     end: int
     score: float
     detector: str
-
-    @property
-    def length(self) -> int:
-        return self.end - self.start
-
-    def specificity(self) -> int:
-        return SPECIFICITY.get(self.detector, 0)
