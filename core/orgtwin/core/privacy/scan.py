@@ -160,9 +160,10 @@ class Scanner:
         original = folded.original if folded.collapsed else None
         triggers: dict[str, list[int]] = {}
         people: list[Detection] = []
-        for end_index, (trigger, entity_type, key_len, word) in self._automaton.iter(norm):
+        for end_index, (trigger, entity_type, key_len, at_word_start) in self._automaton.iter(norm):
             start = end_index - key_len + 1
-            if trigger is not None and not (word and start > 0 and _is_word(norm[start - 1])):
+            mid_word = start > 0 and _is_word(norm[start - 1])
+            if trigger is not None and not (at_word_start and mid_word):
                 offset = start if original is None else original(start)
                 if trigger in triggers:
                     triggers[trigger].append(offset)
@@ -171,9 +172,7 @@ class Scanner:
             if entity_type is None:
                 continue
             end = end_index + 1
-            if (start > 0 and _is_word(norm[start - 1])) or (
-                end < len(norm) and _is_word(norm[end])
-            ):
+            if mid_word or (end < len(norm) and _is_word(norm[end])):
                 continue
             people.append(
                 Detection(
