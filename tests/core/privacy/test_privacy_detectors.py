@@ -26,6 +26,8 @@ POSITIVES = [
     ("call (415) 555-2671 please", "PHONE", "(415) 555-2671"),
     ("call +4930901820 please", "PHONE", "+4930901820"),
     ("phone: 4155552671", "PHONE", "4155552671"),
+    # Each form a context pattern accepts is a trigger word of its own.
+    ("Telephone: 4155552671", "PHONE", "4155552671"),
     ("ssn 123-45-6789.", "US_SSN", "123-45-6789"),
     ("SSN: 123456789", "US_SSN", "123456789"),
     ("card 4111 1111 1111 1111 ok", "CREDIT_CARD", "4111 1111 1111 1111"),
@@ -38,6 +40,8 @@ POSITIVES = [
     ("host 2001:db8:85a3::8a2e:370:7334 down", "IP_ADDRESS", "2001:db8:85a3::8a2e:370:7334"),
     ("DOB: 1984-07-21", "DATE_OF_BIRTH", "1984-07-21"),
     ("born on March 3, 1979 in Lyon", "DATE_OF_BIRTH", "March 3, 1979"),
+    ("Birthday: 1984-07-21", "DATE_OF_BIRTH", "1984-07-21"),
+    ("birthdate 21/07/1984", "DATE_OF_BIRTH", "21/07/1984"),
     ("account number: 004512345678", "ACCOUNT_NUMBER", "004512345678"),
     ("key sk-proj-Abcdefghijklmnopqrstuvwx123", "SECRET", "sk-proj-Abcdefghijklmnopqrstuvwx123"),
     ("aws AKIAIOSFODNN7EXAMPLE", "SECRET", "AKIAIOSFODNN7EXAMPLE"),
@@ -55,6 +59,8 @@ POSITIVES = [
     ),
     ("db postgres://admin:s3cr3t@db.internal:5432/x", "URL_CREDENTIALS", "admin:s3cr3t"),
     ("ask Dr. Helena Marsh about it", "PERSON", "Helena Marsh"),
+    ("the draft went to Mrs Helena Marsh", "PERSON", "Helena Marsh"),
+    ("Attn: Priya Raman", "PERSON", "Priya Raman"),
     ("please contact Priya Raman today", "PERSON", "Priya Raman"),
 ]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from orgtwin.core.privacy.types import Detection
 
@@ -26,13 +26,13 @@ _ASCII_RUN = re.compile(rf"[0-9][0-9 ().:/+-]*[^\s0-9]{{0,{_REACH}}}")
 # What makes a window worth a look: two digits, or a colon.
 _WORTH = re.compile(r":|\d\D*\d")
 _ASCII_WORTH = re.compile(r":|[0-9][^0-9]*[0-9]")
-_ASCII_DIGITS = "0123456789"
+# Deletes ASCII digits: the length it takes off counts them (a C loop, for ASCII text).
+_DROP_ASCII_DIGITS = str.maketrans("", "", "0123456789")
 # Runs this close together share a window ("NL91 ABNA 0417 1643 00").
 _JOIN = 8
 
 
-@dataclass(frozen=True)
-class NumericView:
+class NumericView(NamedTuple):
     text: str
     view_starts: list[int]
     text_starts: list[int]
@@ -48,6 +48,10 @@ class NumericView:
 
 
 def _left(text: str, pos: int) -> int:
+    """Where the token that holds ``pos`` starts, at most _REACH characters back."""
+    if pos == 0 or text[pos - 1] in " \n\t":
+        # Most digit runs start their token.
+        return pos
     low = max(0, pos - _REACH)
     cut = max(text.rfind(" ", low, pos), text.rfind("\n", low, pos), text.rfind("\t", low, pos))
     return cut + 1 if cut >= 0 else low
@@ -84,8 +88,10 @@ def numeric_view(text: str) -> NumericView | None:
     if not parts:
         return None
     view = "\n".join(parts)
-    # str.count per digit is a C loop; the Unicode digit category needs a look at each character.
+    # The Unicode digit category needs a look at each character.
     digits = (
-        sum(map(view.count, _ASCII_DIGITS)) if view.isascii() else sum(map(str.isdecimal, view))
+        len(view) - len(view.translate(_DROP_ASCII_DIGITS))
+        if view.isascii()
+        else sum(map(str.isdecimal, view))
     )
     return NumericView(view, view_starts, text_starts, digits)

@@ -24,8 +24,10 @@ PHONE_RE: Final = re.compile(
     r"|(?<=\()\d{1,5}\)[ .-]?\d{1,5}(?:[ .-]\d{1,5}){0,5}"
     r"|(?<=\d)\d{0,4}(?:[ .-]\d{1,5}){1,5})" + _PHONE_END
 )
-# Trigger words: a context pattern can only match where one of its words starts.
-PHONE_WORDS: Final = ("phone", "tel", "mobile", "cell", "call", "fax")
+# Trigger words: a context pattern can only match where one of its words starts. Every
+# pattern behind PHONE_, SSN_, DOB_ and PERSON_WORDS and TITLES also needs the word to
+# end there (scan.WHOLE_WORDS), so each form it accepts is listed ("tel", "telephone").
+PHONE_WORDS: Final = ("phone", "tel", "telephone", "mobile", "cell", "call", "fax")
 PHONE_CONTEXT_RE: Final = re.compile(
     r"(?i:\b(?:phone|tel|telephone|mobile|cell|call|fax)\b)\W{0,4}(\d{10,11})(?!\w)"
 )
@@ -59,7 +61,7 @@ _DATE = (
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}})"
 )
-DOB_WORDS: Final = ("date", "birth", "dob", "d.o.b", "born")
+DOB_WORDS: Final = ("date", "birth", "birthdate", "birthday", "dob", "d.o.b", "born")
 DOB_RE: Final = re.compile(
     r"(?i:\b(?:date\s+of\s+birth|d\.o\.b\.?|dob|birth\s*date|birthday|born(?:\s+on)?)\b)"
     rf"\s*(?:is\s+)?[:=-]?\s*({_DATE})(?!\w)"
@@ -99,7 +101,7 @@ URL_SCHEME_RE: Final = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,15}\Z")
 URL_USERINFO_RE: Final = re.compile(r"([^\s:/@]+:[^\s/@]+)@")
 
 _NAME = r"[A-Z][a-z'\u2019-]+"
-TITLES: Final = ("Dr", "Mr", "Ms", "Mx", "Prof")
+TITLES: Final = ("Dr", "Mr", "Mrs", "Ms", "Mx", "Prof")
 PERSON_TITLE_RE: Final = re.compile(
     r"(?:D(?<!\wD)r|M(?<!\wM)(?:rs|r|s|x)|P(?<!\wP)rof)\.?[ \t]+"
     rf"({_NAME}(?:[ \t]+{_NAME})?)"

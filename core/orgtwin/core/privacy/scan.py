@@ -10,7 +10,8 @@ matches); directory hits are only accepted on word boundaries, so "Ann Lee" is n
 found inside "Joann Leeds". Trigger hits are candidates: each detector confirms them
 with its own (case-sensitive where it matters) regex at that offset. A trigger that
 starts with a letter only counts at the start of a word, as every pattern behind one
-requires, so "ms" in "items" wakes no detector.
+requires, so "ms" in "items" wakes no detector; most trigger words must also end a word,
+so "dr" in "draft" wakes none either.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -42,6 +43,13 @@ TRIGGERS: frozenset[str] = frozenset(
         p.SECRET_PREFIXES,
         (p.URL_SEPARATOR, p.PEM_MARKER),
     )
+    for word in group
+)
+# Triggers whose every pattern needs a non-word character right after the word: a hit
+# inside a longer word ("draft", "profile", "called") wakes no detector.
+WHOLE_WORDS: frozenset[str] = frozenset(
+    word.lower()
+    for group in (p.PHONE_WORDS, p.SSN_WORDS, p.DOB_WORDS, p.PERSON_WORDS, p.TITLES)
     for word in group
 )
 
@@ -102,8 +110,7 @@ def _fold(text: str) -> tuple[_Folded, bool]:
     return _Folded(lowered, _WS_RUN.sub(" ", lowered)), exact
 
 
-@dataclass(frozen=True, slots=True)
-class Scan:
+class Scan(NamedTuple):
     """What the walk found in one text."""
 
     text: str
@@ -149,8 +156,8 @@ class Scanner:
         for key, (word, role) in keys.items():
             # Every pattern behind a trigger that starts with a letter requires a word
             # boundary before it: "ms" inside "items" or "dr" inside "draft" is no hit.
-            at_word_start = word is not None and _is_word(word[0])
-            self._automaton.add_word(key, (word, role, len(key), at_word_start))
+            at_start = word is not None and _is_word(word[0])
+            self._automaton.add_word(key, (word, role, len(key), at_start, word in WHOLE_WORDS))
         self._automaton.make_automaton()
 
     def scan(self, text: str) -> Scan:
@@ -160,20 +167,21 @@ class Scanner:
         original = folded.original if folded.collapsed else None
         triggers: dict[str, list[int]] = {}
         people: list[Detection] = []
-        for end_index, (trigger, entity_type, key_len, at_word_start) in self._automaton.iter(norm):
-            start = end_index - key_len + 1
+        last = len(norm) - 1
+        for end_index, (trigger, entity_type, size, at_start, at_end) in self._automaton.iter(norm):
+            start = end_index - size + 1
             mid_word = start > 0 and _is_word(norm[start - 1])
-            if trigger is not None and not (at_word_start and mid_word):
+            word_goes_on = end_index < last and _is_word(norm[end_index + 1])
+            inside_a_word = (at_start and mid_word) or (at_end and word_goes_on)
+            if trigger is not None and not inside_a_word:
                 offset = start if original is None else original(start)
                 if trigger in triggers:
                     triggers[trigger].append(offset)
                 else:
                     triggers[trigger] = [offset]
-            if entity_type is None:
+            if entity_type is None or mid_word or word_goes_on:
                 continue
             end = end_index + 1
-            if mid_word or (end < len(norm) and _is_word(norm[end])):
-                continue
             people.append(
                 Detection(
                     entity_type,

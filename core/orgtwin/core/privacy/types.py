@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 EMAIL: Final = "EMAIL"
 PHONE: Final = "PHONE"
@@ -55,9 +54,12 @@ SPECIFICITY: Final[dict[str, int]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Detection:
-    """One PII span: ``text[start:end]`` (code points, end exclusive) is of ``type``."""
+class Detection(NamedTuple):
+    """One PII span: ``text[start:end]`` (code points, end exclusive) is of ``type``.
+
+    A named tuple: immutable like a frozen dataclass, at half the cost to create, and
+    the engine creates one for every candidate it confirms.
+    """
 
     type: str
     start: int
