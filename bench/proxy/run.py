@@ -162,7 +162,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def latency(
-    direct: httpx.Client, floor: httpx.Client, proxied: httpx.Client, proxy_pid: int
+    direct: httpx.Client, floor: httpx.Client, proxied: httpx.Client, proxy_pid: int, relay_pid: int
 ) -> dict[str, float]:
     assert len(json.dumps(payload("bench-echo", False))) >= 4096
     for client in (direct, floor, proxied):
@@ -170,7 +170,7 @@ def latency(
             warm = payload("bench-echo", False, -turn - 1)
             client.post("/v1/chat/completions", json=warm).raise_for_status()
     times: dict[str, list[float]] = {"direct": [], "floor": [], "proxied": []}
-    cpu = cpu_seconds(proxy_pid)
+    cpu, relay_cpu = cpu_seconds(proxy_pid), cpu_seconds(relay_pid)
     for turn in range(N_LATENCY):
         body = payload("bench-echo", False, turn)
         for name, client in (("direct", direct), ("floor", floor), ("proxied", proxied)):
@@ -178,11 +178,13 @@ def latency(
             r = client.post("/v1/chat/completions", json=body)
             times[name].append((time.perf_counter() - start) * 1000)
             r.raise_for_status()
-    cpu = cpu_seconds(proxy_pid) - cpu
+    cpu, relay_cpu = cpu_seconds(proxy_pid) - cpu, cpu_seconds(relay_pid) - relay_cpu
     d, f, p = times["direct"], times["floor"], times["proxied"]
     return {
         # All of it, the log line and metrics written after the last byte included.
         "proxy_cpu_ms_per_request": cpu / N_LATENCY * 1000,
+        # The bare relay's: what the second HTTP hop alone costs in CPU.
+        "floor_cpu_ms_per_request": relay_cpu / N_LATENCY * 1000,
         "direct_p50_ms": pct(d, 0.5),
         "direct_p99_ms": pct(d, 0.99),
         "floor_p50_ms": pct(f, 0.5),
@@ -365,7 +367,7 @@ def main() -> None:
                     base_url=f"http://127.0.0.1:{proxy.port}", headers=headers, timeout=30
                 ) as proxied,
             ):
-                results.update(latency(direct, floor, proxied, proxy.pid))
+                results.update(latency(direct, floor, proxied, proxy.pid, relay.pid))
                 results.update(proxy_overhead(proxied))
                 results.update(streaming(direct, floor, proxied, proxy.pid))
     if ONLY == "proxy":

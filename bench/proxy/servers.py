@@ -72,26 +72,28 @@ def proxy(port: int, upstream_url: str, profiles: str) -> None:
 def relay(port: int, upstream_origin: str) -> None:
     """The floor: a bare relay built from the proxy's own parts, doing none of its work.
 
-    uvicorn (same settings as the proxy), a pure ASGI app and httpx over the proxy's
-    aiohttp transport. It forwards the request bytes and streams the response bytes
-    back as they arrive: no auth, parsing, masking, restoring, policy, logging or
-    metrics. Proxied minus floor is what orgtwin's own work adds to a request.
+    uvicorn (same settings as the proxy), a pure ASGI app and an httpx request sent
+    straight to the proxy's aiohttp transport, as the proxy sends it. It forwards the
+    request bytes and streams the response bytes back as they arrive: no auth, parsing,
+    masking, restoring, policy, logging or metrics. Proxied minus floor is what
+    orgtwin's own work adds to a request.
     """
     import httpx
 
     from orgtwin.proxy.transport import AiohttpTransport
 
-    clients: list[httpx.AsyncClient] = []
     transports: list[AiohttpTransport] = []
+    # As the proxy does (relay._target): URLs parsed once, not on every request.
+    urls: dict[str, httpx.URL] = {}
+    timeouts = httpx.Timeout(30).as_dict()
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             while (await receive())["type"] != "lifespan.shutdown":
                 limits = httpx.Limits(max_connections=100)
                 transports.append(AiohttpTransport(limits))
-                clients.append(httpx.AsyncClient(transport=transports[0], timeout=30))
                 await send({"type": "lifespan.startup.complete"})
-            await clients[0].aclose()
+            await transports[0].aclose()
             await send({"type": "lifespan.shutdown.complete"})
             return
         body = b""
@@ -100,13 +102,18 @@ def relay(port: int, upstream_origin: str) -> None:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        request = clients[0].build_request(
+        path = scope["path"]
+        url = urls.get(path)
+        if url is None:
+            url = urls[path] = httpx.URL(upstream_origin + path)
+        request = httpx.Request(
             "POST",
-            upstream_origin + scope["path"],
+            url,
             content=body,
             headers={"content-type": "application/json"},
+            extensions={"timeout": timeouts},
         )
-        # As the proxy sends (relay._send): through the client's transport.
+        # As the proxy sends (relay._send): straight to the transport.
         response = await transports[0].handle_async_request(request)
         try:
             await send(
