@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
-import ahocorasick
+import ahocorasick_rs
 
 from orgtwin.core.privacy import patterns as p
 from orgtwin.core.privacy.types import PERSON, Detection
@@ -164,13 +164,18 @@ class Scanner:
             if existing is None or existing == PERSON:
                 keys[key] = (trigger, entity_type)
         self.size = count
-        self._automaton = ahocorasick.Automaton()
-        for key, (word, role) in keys.items():
-            # Every pattern behind a trigger that starts with a letter requires a word
-            # boundary before it: "ms" inside "items" or "dr" inside "draft" is no hit.
-            at_start = word is not None and _is_word(word[0])
-            self._automaton.add_word(key, (word, role, len(key), at_start, word in WHOLE_WORDS))
-        self._automaton.make_automaton()
+        # Per pattern: its trigger word, its directory type, and whether a hit must start
+        # and end a word to count as the trigger. Every pattern behind a trigger that
+        # starts with a letter requires a word boundary before it: "ms" inside "items"
+        # or "dr" inside "draft" is no hit.
+        self._values = [
+            (word, role, word is not None and _is_word(word[0]), word in WHOLE_WORDS)
+            for word, role in keys.values()
+        ]
+        # Overlapping matches: "tel" and "telephone", or a trigger inside a name.
+        self._automaton = ahocorasick_rs.AhoCorasick(
+            keys, matchkind=ahocorasick_rs.MatchKind.Standard
+        )
 
     def scan(self, text: str) -> Scan:
         folded, exact = _fold(text)
@@ -179,11 +184,12 @@ class Scanner:
         collapsed = bool(folded.points)
         triggers: dict[str, list[int]] = {}
         people: list[Detection] = []
-        last = len(norm) - 1
-        for end_index, (trigger, entity_type, size, at_start, at_end) in self._automaton.iter(norm):
-            start = end_index - size + 1
+        size = len(norm)
+        values = self._values
+        for index, start, end in self._automaton.find_matches_as_indexes(norm, overlapping=True):
+            trigger, entity_type, at_start, at_end = values[index]
             mid_word = start > 0 and _is_word(norm[start - 1])
-            word_goes_on = end_index < last and _is_word(norm[end_index + 1])
+            word_goes_on = end < size and _is_word(norm[end])
             inside_a_word = (at_start and mid_word) or (at_end and word_goes_on)
             if trigger is not None and not inside_a_word:
                 offset = folded.original(start) if collapsed else start
@@ -193,7 +199,6 @@ class Scanner:
                     triggers[trigger] = [offset]
             if entity_type is None or mid_word or word_goes_on:
                 continue
-            end = end_index + 1
             people.append(
                 Detection(
                     entity_type,
