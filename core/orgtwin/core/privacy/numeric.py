@@ -79,12 +79,21 @@ def numeric_view(text: str) -> NumericView | None:
     text_starts: list[int] = []
     pos = 0
     for first, end in windows:
-        start = _left(text, first)
-        if worth.search(text, start, end):
-            view_starts.append(pos)
-            text_starts.append(start)
-            parts.append(text[start:end])
-            pos += end - start + 1
+        # A window's digits all lie from its first run on (the text before it, back to
+        # the token's start, has none), so only a colon there can make it worth a look:
+        # most windows are decided before their token's start is looked for.
+        if worth.search(text, first, end) is None:
+            if ":" not in text[max(0, first - _REACH) : first]:
+                continue
+            start = _left(text, first)
+            if ":" not in text[start:first]:
+                continue
+        else:
+            start = _left(text, first)
+        view_starts.append(pos)
+        text_starts.append(start)
+        parts.append(text[start:end])
+        pos += end - start + 1
     if not parts:
         return None
     view = "\n".join(parts)
