@@ -68,14 +68,12 @@ async def one_client(
     completed: list[int],
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    i = 0
     try:
         while True:
             now = time.perf_counter()
             if now >= stop_at:
                 return
-            payload = request if request is not None else make(i)
-            i += 1
+            payload = request if request is not None else make()
             started = time.perf_counter()
             writer.write(payload)
             head = await reader.readuntil(b"\r\n\r\n")
@@ -266,7 +264,7 @@ def main() -> None:
         run_id = uuid.uuid4().hex[:8]
         numbers = itertools.count()
 
-        def keyed_post(i: int) -> bytes:
+        def keyed_post() -> bytes:
             # A new key, title and body in every request, as agents write them: the engine's
             # memory of texts it has seen before must not flatter the number.
             n = next(numbers)
