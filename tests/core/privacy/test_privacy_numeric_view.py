@@ -11,9 +11,12 @@ from orgtwin.core.privacy.engine import resolve
 from orgtwin.core.privacy.numeric import numeric_view
 from orgtwin.core.privacy.types import Detection
 
-# Digits, the separators of numbers, and letters of IBAN country codes and hex groups.
-_TOKEN = st.text(alphabet="0123456789:.-+()/ABDEGNLabx", min_size=1, max_size=40)
-_TEXT = st.lists(st.tuples(_TOKEN, st.sampled_from([" ", "\n", "\t", "  "])), max_size=12).map(
+# Digits, the separators of numbers, and letters of IBAN country codes and hex groups;
+# an Arabic-Indic digit sends some texts down the view's non-ASCII path.
+_TOKEN = st.text(alphabet="0123456789:.-+()/ABDEGNLabx\u0663", min_size=1, max_size=40)
+# "\x1c" is whitespace to str's \s (and not to bytes' \s, which the ASCII path uses).
+_SPACE = st.sampled_from([" ", "\n", "\t", "  ", "\x1c"])
+_TEXT = st.lists(st.tuples(_TOKEN, _SPACE), max_size=12).map(
     lambda parts: "".join(token + space for token, space in parts)
 )
 
@@ -43,3 +46,11 @@ def test_single_digit_tokens_are_left_out_and_a_colon_keeps_one() -> None:
     loopback = numeric_view("the loopback address is ::1 on every host")
     assert loopback is not None
     assert loopback.text == "::1 on"
+
+
+def test_every_kind_of_whitespace_ends_a_token() -> None:
+    # "\x1c" is whitespace to str: the run "12" ends there, and "34" is too far to join.
+    view = numeric_view("12\x1cABCDEFGHIJ 34")
+    assert view is not None
+    assert view.text == "12\n34"
+    assert numeric_view("12\u2003ABCDEFGHIJ 34") == numeric_view("12\x1cABCDEFGHIJ 34")

@@ -18,18 +18,19 @@ from orgtwin.core.privacy.types import Detection
 # How far a token may reach beyond its digit run: an IBAN's letters, an IPv6 address.
 _REACH = 48
 # A digit run (digits and the separators of numbers) with the rest of its token up to
-# the next digit, at most _REACH characters: the next run starts right there and joins.
-_RUN = re.compile(rf"\d[\d ().:/+-]*[^\s\d]{{0,{_REACH}}}")
-# The same for ASCII text, where \d is [0-9]: a plain range is cheaper to test than
-# the Unicode digit category.
-_ASCII_RUN = re.compile(rf"[0-9][0-9 ().:/+-]*[^\s0-9]{{0,{_REACH}}}")
-# What makes a window worth a look: two digits, or a colon.
-_WORTH = re.compile(r":|\d\D*\d")
-_ASCII_WORTH = re.compile(r":|[0-9][^0-9]*[0-9]")
-# Deletes ASCII digits: the length it takes off counts them (a C loop, for ASCII text).
-_DROP_ASCII_DIGITS = str.maketrans("", "", "0123456789")
-# Runs this close together share a window ("NL91 ABNA 0417 1643 00").
+# the next digit, at most _REACH characters. A run that starts at most _JOIN characters
+# after the previous one ends joins its window ("NL91 ABNA 0417 1643 00"): one match
+# is one window.
+_RUN = rf"\d[\d ().:/+-]*[^\s\d]{{0,{_REACH}}}"
 _JOIN = 8
+_WINDOW = re.compile(rf"{_RUN}(?:\D{{0,{_JOIN}}}{_RUN})*")
+# The same on the bytes of an ASCII text whose digits all became "0" (_ZEROS): the
+# window starts with a literal, which the regex engine finds with a plain loop instead
+# of testing a character class at every position, and bytes.count counts digits. In a
+# bytes pattern \s leaves out the separators \x1c-\x1f, which str's \s matches.
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_ZERO_RUN = rf"0[0 ().:/+-]*[^\s\x1c-\x1f0]{{0,{_REACH}}}"
+_ZERO_WINDOW = re.compile(rf"{_ZERO_RUN}(?:[^0]{{0,{_JOIN}}}{_ZERO_RUN})*".encode())
 
 
 class NumericView(NamedTuple):
@@ -65,24 +66,25 @@ def numeric_view(text: str) -> NumericView | None:
     IPv6 address, a colon.
     """
     ascii_text = text.isascii()
-    # Windows as (first run's start, end): runs this close to the previous one join it.
-    windows: list[tuple[int, int]] = []
-    for m in (_ASCII_RUN if ascii_text else _RUN).finditer(text):
-        run_start, run_end = m.span()
-        if windows and run_start <= windows[-1][1] + _JOIN:
-            windows[-1] = (windows[-1][0], run_end)
-        else:
-            windows.append((run_start, run_end))
-    worth = _ASCII_WORTH if ascii_text else _WORTH
+    # Offsets in the marked bytes are offsets in the text: the mapping is one to one.
+    marked = text.encode().translate(_ZEROS) if ascii_text else b""
+    windows = _ZERO_WINDOW.finditer(marked) if ascii_text else _WINDOW.finditer(text)
     parts: list[str] = []
     view_starts: list[int] = []
     text_starts: list[int] = []
     pos = 0
-    for first, end in windows:
+    total = 0
+    for window in windows:
+        first, end = window.span()
         # A window's digits all lie from its first run on (the text before it, back to
         # the token's start, has none), so only a colon there can make it worth a look:
         # most windows are decided before their token's start is looked for.
-        if worth.search(text, first, end) is None:
+        digits = (
+            marked.count(b"0", first, end)
+            if ascii_text
+            else sum(map(str.isdecimal, text[first:end]))
+        )
+        if digits < 2 and text.find(":", first, end) < 0:
             if ":" not in text[max(0, first - _REACH) : first]:
                 continue
             start = _left(text, first)
@@ -90,17 +92,11 @@ def numeric_view(text: str) -> NumericView | None:
                 continue
         else:
             start = _left(text, first)
+        total += digits
         view_starts.append(pos)
         text_starts.append(start)
         parts.append(text[start:end])
         pos += end - start + 1
     if not parts:
         return None
-    view = "\n".join(parts)
-    # The Unicode digit category needs a look at each character.
-    digits = (
-        len(view) - len(view.translate(_DROP_ASCII_DIGITS))
-        if view.isascii()
-        else sum(map(str.isdecimal, view))
-    )
-    return NumericView(view, view_starts, text_starts, digits)
+    return NumericView("\n".join(parts), view_starts, text_starts, total)
