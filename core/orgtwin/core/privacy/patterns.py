@@ -3,7 +3,29 @@
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Final, NamedTuple
+
+
+class Shape(NamedTuple):
+    r"""A digit-shape pattern, and its re.ASCII twin for ASCII text.
+
+    On ASCII text both match exactly the same: these patterns use \d, \w and \b, never
+    \s or \S (the classes that differ there, at "\x1c" to "\x1f") and no IGNORECASE.
+    The twin tests digits and word characters without a Unicode table lookup each.
+    """
+
+    unicode: re.Pattern[str]
+    ascii: re.Pattern[str]
+
+    def on(self, text: str) -> re.Pattern[str]:
+        return self.ascii if text.isascii() else self.unicode
+
+
+def shape(pattern: str) -> Shape:
+    if "\\s" in pattern or "\\S" in pattern:
+        raise ValueError(r"a Shape pattern must not use \s or \S: its ASCII twin would differ")
+    return Shape(re.compile(pattern), re.compile(pattern, re.ASCII))
+
 
 # Most patterns start with a character class and check the word boundary with a
 # lookbehind *after* the first character: the regex engine can then skip ahead to
@@ -13,12 +35,13 @@ EMAIL_DOMAIN_RE: Final = re.compile(
 )
 EMAIL_LOCAL_RE: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._%+-]{0,63}\Z")
 
+
 # A phone candidate has either a leading + or separators between digit groups; a bare
 # run of digits is only a phone when a word like "phone" or "tel" stands before it.
 _PHONE_END = r"(?![\w-]|\.\d)"
 # The first character is a class so the regex engine can skip to candidates; the
 # alternative is chosen by what that character was.
-PHONE_RE: Final = re.compile(
+PHONE: Final = shape(
     r"[+(\d](?<![\w+/.-][+(\d])"
     r"(?:(?<=\+)\d{1,3}(?:[ .-]?\(\d{1,5}\))?(?:[ .-]?\d{1,5}){1,6}"
     r"|(?<=\()\d{1,5}\)[ .-]?\d{1,5}(?:[ .-]\d{1,5}){0,5}"
@@ -32,25 +55,25 @@ PHONE_CONTEXT_RE: Final = re.compile(
     r"(?i:\b(?:phone|tel|telephone|mobile|cell|call|fax)\b)\W{0,4}(\d{10,11})(?!\w)"
 )
 
-SSN_RE: Final = re.compile(r"(\d(?<![\w-]\d)\d\d)([- ])(\d{2})\2(\d{4})(?![\w-])")
+SSN: Final = shape(r"(\d(?<![\w-]\d)\d\d)([- ])(\d{2})\2(\d{4})(?![\w-])")
 SSN_WORDS: Final = ("ssn", "social security")
 SSN_CONTEXT_RE: Final = re.compile(
     r"(?i:\b(?:ssn|social security(?: number| no\.?)?)\b)\W{0,4}(\d{9})(?!\w)"
 )
 
-CARD_RE: Final = re.compile(r"\d(?<![\w+-]\d)(?:[ -]?\d){12,18}(?![\w-])")
+CARD: Final = shape(r"\d(?<![\w+-]\d)(?:[ -]?\d){12,18}(?![\w-])")
 
-IBAN_RE: Final = re.compile(r"[A-Z](?<!\w[A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]){11,30}")
+IBAN: Final = shape(r"[A-Z](?<!\w[A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]){11,30}")
 
 # Octet ranges and boundaries are checked in code; the regex only finds the shape.
 # The boundary before the address is checked here, after the first digit, so the regex
 # engine skips to digits that start a number.
-IPV4_RE: Final = re.compile(r"\d(?<![\w.]\d)\d{0,2}(?:\.\d{1,3}){3}")
+IPV4: Final = shape(r"\d(?<![\w.]\d)\d{0,2}(?:\.\d{1,3}){3}")
 # Two hex groups joined by a colon, or "::": without one there is no IPv6 address.
 IPV6_HINT_RE: Final = re.compile(r"[0-9A-Fa-f]:[0-9A-Fa-f:]|::")
 # Groups "hex:" or ":", two to eight of them; the first group is spelled out so the
 # pattern starts with a character class (see above) and checks the boundary after it.
-IPV6_RE: Final = re.compile(
+IPV6: Final = shape(
     r"[0-9A-Fa-f:](?<![\w:.][0-9A-Fa-f:])(?:(?<=:)|(?<=[0-9A-Fa-f])[0-9A-Fa-f]{0,3}:)"
     r"(?:[0-9A-Fa-f]{1,4}:|:){1,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])"
 )

@@ -40,7 +40,7 @@ def _count_digits(text: str) -> int:
 
 
 def find_phone_shapes(text: str) -> Iterator[Detection]:
-    for m in p.PHONE_RE.finditer(text):
+    for m in p.PHONE.on(text).finditer(text):
         candidate = m.group()
         digits = _count_digits(candidate)
         if digits < 8:
@@ -96,7 +96,7 @@ def _sub_runs(
 
 
 def find_ssn_shapes(text: str) -> Iterator[Detection]:
-    for m in p.SSN_RE.finditer(text):
+    for m in p.SSN.on(text).finditer(text):
         if ssn_valid(m.group(1), m.group(3), m.group(4)):
             yield Detection(US_SSN, m.start(), m.end(), 0.9, "us_ssn")
 
@@ -115,7 +115,7 @@ def _card_valid(candidate: str) -> bool:
 
 
 def find_cards(text: str) -> Iterator[Detection]:
-    for m in p.CARD_RE.finditer(text):
+    for m in p.CARD.on(text).finditer(text):
         if _card_valid(m.group()):
             yield Detection(CREDIT_CARD, m.start(), m.end(), 1.0, "credit_card")
             continue
@@ -149,8 +149,9 @@ def _inner_runs(
 
 def find_ibans(text: str) -> Iterator[Detection]:
     pos = 0
+    iban = p.IBAN.on(text)
     while True:
-        m = p.IBAN_RE.search(text, pos)
+        m = iban.search(text, pos)
         if m is None:
             return
         pos = m.start() + 1
@@ -194,7 +195,7 @@ def _ipv6_valid(candidate: str) -> bool:
 
 def find_ips(text: str) -> Iterator[Detection]:
     if "." in text:
-        for m in p.IPV4_RE.finditer(text):
+        for m in p.IPV4.on(text).finditer(text):
             # The regex checked the boundary before the address; this is the one after.
             start, end = m.start(), m.end()
             after = text[end : end + 2]
@@ -205,7 +206,7 @@ def find_ips(text: str) -> Iterator[Detection]:
             if _octets_valid(m.group()):
                 yield Detection(IP_ADDRESS, start, end, 0.9, "ip_address")
     if ":" in text and p.IPV6_HINT_RE.search(text):
-        for m in p.IPV6_RE.finditer(text):
+        for m in p.IPV6.on(text).finditer(text):
             candidate = m.group()
             # Real addresses carry digits; "a::b" and "dead::beef" are code, not hosts.
             if not any(ch.isdigit() for ch in candidate):
