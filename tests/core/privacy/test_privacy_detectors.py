@@ -13,6 +13,10 @@ pytestmark = pytest.mark.unit
 SECRET = b"k" * 32
 
 
+# 4111 1111 1111 1111 in Arabic-Indic digits.
+ARABIC_CARD = " ".join(["\u0664" + "\u0661" * 3] + ["\u0661" * 4] * 3)
+
+
 def found(text: str, engine: Engine | None = None) -> list[tuple[str, str]]:
     engine = engine or Engine(secret=SECRET)
     return [(d.type, text[d.start : d.end]) for d in engine.detect(text)]
@@ -32,6 +36,8 @@ POSITIVES = [
     ("SSN: 123456789", "US_SSN", "123456789"),
     ("card 4111 1111 1111 1111 ok", "CREDIT_CARD", "4111 1111 1111 1111"),
     ("amex 378282246310005", "CREDIT_CARD", "378282246310005"),
+    # Arabic-Indic digits: the issuer prefix and Luhn read the digits' values.
+    (f"card {ARABIC_CARD} ok", "CREDIT_CARD", ARABIC_CARD),
     # Glued to numbers on both sides (found by the proxy's leak property test).
     ("from 10.20.30.40 378282246310005 42 times", "CREDIT_CARD", "378282246310005"),
     ("iban DE89 3704 0044 0532 0130 00 EUR", "IBAN", "DE89 3704 0044 0532 0130 00"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from typing import Final
 
 # Lengths of the IBAN per country (ISO 13616 registry, the countries in common use).
@@ -18,16 +19,21 @@ IBAN_LENGTHS: Final[dict[str, int]] = {
 }  # fmt: skip
 
 
+# Byte tables for Luhn: a digit's value, and the digit sum of twice its value.
+_VALUE: Final = bytes.maketrans(b"0123456789", bytes(range(10)))
+_DOUBLED: Final = bytes.maketrans(b"0123456789", bytes([0, 2, 4, 6, 8, 1, 3, 5, 7, 9]))
+
+
+def ascii_digits(digits: str) -> str:
+    """Decimal digits of any script ("\u0664\u0661") as ASCII digits ("41")."""
+    return digits if digits.isascii() else "".join(str(int(ch)) for ch in digits)
+
+
 def luhn_valid(digits: str) -> bool:
-    """The Luhn (mod 10) check used by payment card numbers."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
+    """The Luhn (mod 10) check used by payment card numbers, of ASCII digits."""
+    raw = digits.encode()
+    # From the right: every second digit counts doubled (minus 9 when that is over 9).
+    total = sum(raw[-1::-2].translate(_VALUE)) + sum(raw[-2::-2].translate(_DOUBLED))
     return total % 10 == 0
 
 
@@ -53,12 +59,15 @@ def card_prefix_valid(digits: str) -> bool:
     return False
 
 
+_LETTER_VALUES: Final = str.maketrans({c: str(int(c, 36)) for c in string.ascii_uppercase})
+
+
 def iban_valid(compact: str) -> bool:
     """Country length and the ISO 7064 mod-97 check of an IBAN without spaces."""
     if IBAN_LENGTHS.get(compact[:2]) != len(compact):
         return False
-    rearranged = compact[4:] + compact[:4]
-    number = "".join(str(int(ch, 36)) for ch in rearranged)
+    # Letters become numbers (A = 10 ... Z = 35); int() reads digits of any script.
+    number = (compact[4:] + compact[:4]).translate(_LETTER_VALUES)
     return int(number) % 97 == 1
 
 

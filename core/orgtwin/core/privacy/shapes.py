@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from orgtwin.core.privacy import patterns as p
 from orgtwin.core.privacy.checksums import (
     IBAN_LENGTHS,
+    ascii_digits,
     card_prefix_valid,
     iban_valid,
     luhn_valid,
@@ -110,7 +111,7 @@ def _card_valid(candidate: str) -> bool:
     parts = _CARD_SEP.split(candidate)
     if len(parts) > 1 and tuple(map(len, parts)) not in _CARD_GROUPINGS:
         return False
-    digits = "".join(parts)
+    digits = ascii_digits("".join(parts))
     return 13 <= len(digits) <= 19 and card_prefix_valid(digits) and luhn_valid(digits)
 
 
