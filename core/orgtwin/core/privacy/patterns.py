@@ -35,7 +35,6 @@ EMAIL_DOMAIN_RE: Final = re.compile(
 )
 EMAIL_LOCAL_RE: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._%+-]{0,63}\Z")
 
-
 # A phone candidate has either a leading + or separators between digit groups; a bare
 # run of digits is only a phone when a word like "phone" or "tel" stands before it.
 _PHONE_END = r"(?![\w-]|\.\d)"
