@@ -109,13 +109,13 @@ async def handle(request: Request, protocol: Protocol) -> Response:
         payload = anthropic_protocol.restore_message(payload, call.rmap, call.rules, on_block)
     call.overhead += time.perf_counter() - t
     # Metrics and log lines after the last byte is sent: off the client's wait, and the
-    # latency histogram then measures to the last byte as it says. Starlette runs a plain
-    # function in a worker thread, which keeps the formatting and the write off the event
-    # loop too (measured: less CPU and latency than running it on the loop).
+    # latency histogram then measures to the last byte as it says. On the event loop: a
+    # plain function would go to a worker thread, and handing it over and back cost more
+    # CPU and latency than the work itself (docs/benchmarks.md, "Bookkeeping on the loop").
     return Response(
         jsonio.dumps(payload),
         media_type="application/json",
-        background=BackgroundTask(_finish, state, call, 200),
+        background=BackgroundTask(_finish_after, state, call, 200),
     )
 
 
@@ -316,6 +316,11 @@ def _log_detections(session: str, mode: str, counts: Mapping[str, int]) -> None:
         "proxy.detections",
         extra={"fields": {"session": session, "mode": mode, "counts": dict(counts)}},
     )
+
+
+async def _finish_after(state: ProxyState, call: Call, status: int) -> None:
+    """``_finish`` as a coroutine, so Starlette runs it on the loop, not in a thread."""
+    _finish(state, call, status)
 
 
 def _finish(state: ProxyState, call: Call, status: int, kind: str = "") -> None:
