@@ -106,3 +106,39 @@ def test_a_placeholder_after_a_non_ascii_letter_streams_like_whole_text() -> Non
     for k in range(at, len(text) + 1):
         out, _ = stream([text[:k], text[k:]])
         assert out == RMAP.restore(text), k - at
+
+
+def _could_become_placeholder(tail: str, before: str) -> bool:
+    """Whether more text could turn ``tail`` into a placeholder the restorer restores:
+    "[" and a prefix of a core in any case, or, starting a word, a prefix in its case."""
+    begins_word = before != "_" and not (before.isascii() and before.isalnum())
+    for key in RMAP.values:
+        core = key[1:-1]
+        if tail.startswith("[") and core.startswith(tail[1:].upper()):
+            return True
+        if tail and core.startswith(tail) and begins_word:
+            return True
+    return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="ab é[_]EMAILPHONxyz0123", max_size=12), max_size=10))
+def test_holds_back_exactly_the_tail_that_could_become_a_placeholder(pieces: list[str]) -> None:
+    """The held tail is the longest one that more text could still make a placeholder:
+    nothing that could is emitted early, nothing that could not is held."""
+    restorer = StreamRestorer(RMAP)
+    fed = ""
+    for piece in pieces:
+        start = len(fed) - len(restorer.pending)
+        fed += piece
+        restorer.feed(piece)
+        buf = fed[start:]
+        hold = next(
+            (
+                i
+                for i in range(len(buf))
+                if _could_become_placeholder(buf[i:], fed[start + i - 1] if start + i else " ")
+            ),
+            len(buf),
+        )
+        assert restorer.pending == buf[hold:], (buf, restorer.pending)

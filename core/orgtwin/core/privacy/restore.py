@@ -14,7 +14,8 @@ from functools import cached_property
 from typing import Final
 
 # ASCII word characters, as a placeholder spells them.
-_WORD: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_WORD_CHARS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+_WORD: Final = frozenset(_WORD_CHARS)
 _WORD_TAIL: Final = re.compile(r"[A-Za-z0-9_]*")
 
 
@@ -121,18 +122,27 @@ class StreamRestorer:
         return self._map.restore(lead + text, json_escape=self._json)[len(lead) :]
 
     def _hold_from(self, buf: str) -> int:
+        """Where the tail that could still become a placeholder starts (``len(buf)``: none).
+
+        Such a tail is a prefix of a placeholder's core, optionally after "[", so it can
+        only start at the word run that ends ``buf`` or at a "[" just before that run.
+        One ``rstrip`` finds the run: a test per character of the last ``max_hold`` ones
+        was the most frequent Python code of a relayed stream.
+        """
         n = len(buf)
+        low = max(0, n - self._map.max_hold - 1)
+        # The word run that ends buf starts at ``run``; one that fills the whole window
+        # is longer than any core, so nothing can be held.
+        run = low + len(buf[low:].rstrip(_WORD_CHARS))
+        if run == low and low > 0:
+            return n
         prefixes = self._map.prefixes
-        for i in range(max(0, n - self._map.max_hold), n):
-            ch = buf[i]
-            if ch == "[":
-                rest = buf[i + 1 :].upper()
-                if not rest or rest in prefixes:
-                    return i
-            elif (
-                ch.isalpha()
-                and not _is_word(buf[i - 1] if i else self._last or " ")
-                and buf[i:] in prefixes
-            ):
-                return i
+        if run > 0 and buf[run - 1] == "[":
+            rest = buf[run:].upper()
+            if not rest or rest in prefixes:
+                return run - 1
+        # Without its bracket a placeholder keeps its case and must begin a word.
+        before = buf[run - 1] if run else self._last or " "
+        if run < n and not _is_word(before) and buf[run:] in prefixes:
+            return run
         return n
