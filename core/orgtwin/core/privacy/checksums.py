@@ -24,6 +24,11 @@ _VALUE: Final = bytes.maketrans(b"0123456789", bytes(range(10)))
 _DOUBLED: Final = bytes.maketrans(b"0123456789", bytes([0, 2, 4, 6, 8, 1, 3, 5, 7, 9]))
 
 
+def count_digits(text: str) -> int:
+    """How many characters of ``text`` the regex ``\\d`` matches: str.isdecimal is exactly that."""
+    return sum(map(str.isdecimal, text))
+
+
 def ascii_digits(digits: str) -> str:
     """Decimal digits of any script ("\u0664\u0661") as ASCII digits ("41")."""
     return digits if digits.isascii() else "".join(str(int(ch)) for ch in digits)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
+from orgtwin.core.privacy.checksums import count_digits
 from orgtwin.core.privacy.types import Detection
 
 # How far a token may reach beyond its digit run: an IBAN's letters, an IPv6 address.
@@ -79,11 +80,7 @@ def numeric_view(text: str) -> NumericView | None:
         # A window's digits all lie from its first run on (the text before it, back to
         # the token's start, has none), so only a colon there can make it worth a look:
         # most windows are decided before their token's start is looked for.
-        digits = (
-            marked.count(b"0", first, end)
-            if ascii_text
-            else sum(map(str.isdecimal, text[first:end]))
-        )
+        digits = marked.count(b"0", first, end) if ascii_text else count_digits(text[first:end])
         if digits < 2 and text.find(":", first, end) < 0:
             if ":" not in text[max(0, first - _REACH) : first]:
                 continue

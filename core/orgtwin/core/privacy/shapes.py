@@ -15,6 +15,7 @@ from orgtwin.core.privacy.checksums import (
     IBAN_LENGTHS,
     ascii_digits,
     card_prefix_valid,
+    count_digits,
     iban_valid,
     luhn_valid,
     ssn_valid,
@@ -35,15 +36,10 @@ _DIGIT_GROUP = re.compile(r"(\d+)")
 _PHONE_GROUP = re.compile(r"\+?\(?(\d+)\)?")
 
 
-def _count_digits(text: str) -> int:
-    # str.isdecimal is exactly the regex \d for str patterns.
-    return sum(map(str.isdecimal, text))
-
-
 def find_phone_shapes(text: str) -> Iterator[Detection]:
     for m in p.PHONE.on(text).finditer(text):
         candidate = m.group()
-        digits = _count_digits(candidate)
+        digits = count_digits(candidate)
         if digits < 8:
             continue
         # Without "+" only ten or eleven digits can be valid (see phone_valid): dates and
