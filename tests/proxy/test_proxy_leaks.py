@@ -1,4 +1,9 @@
-"""Leak property test: random conversations with PII in every slot; the upstream sees none of it."""
+"""Leak property test: random conversations with PII in every slot; the upstream sees none of it.
+
+Slots: system prompt, messages (strings and parts), tool arguments, tool results, and
+the fields that carry text beside them: OpenAI participant names, refusals, predicted
+output and end-user identifiers; Anthropic documents, search results and metadata.
+"""
 
 from __future__ import annotations
 
@@ -43,17 +48,24 @@ def _strings(value: Any) -> list[str]:
 
 
 def _openai_body(slots: list[str], parts: bool, stream: bool) -> dict[str, Any]:
-    system, first, assistant, args, result, last = slots
+    system, first, assistant, args, result, last, identity, attachment = slots
     content: Any = [{"type": "text", "text": first}] if parts else first
+    earlier: Any = [{"type": "refusal", "refusal": assistant}] if parts else assistant
     return {
         "model": "echo",
         "stream": stream,
+        # The caller's end-user identifiers, and a predicted output.
+        "user": identity,
+        "safety_identifier": identity,
+        "metadata": {"ticket": attachment},
+        "prediction": {"type": "content", "content": attachment},
         "messages": [
             {"role": "system", "content": system},
-            {"role": "user", "content": content},
+            {"role": "user", "name": identity, "content": content},
+            {"role": "assistant", "content": None, "refusal": attachment},
             {
                 "role": "assistant",
-                "content": assistant,
+                "content": earlier,
                 "tool_calls": [
                     {
                         "id": "c1",
@@ -69,14 +81,32 @@ def _openai_body(slots: list[str], parts: bool, stream: bool) -> dict[str, Any]:
 
 
 def _anthropic_body(slots: list[str], parts: bool, stream: bool) -> dict[str, Any]:
-    system, first, assistant, args, result, last = slots
+    system, first, assistant, args, result, last, identity, attachment = slots
+    source: dict[str, Any] = (
+        {"type": "content", "content": [{"type": "text", "text": attachment}]}
+        if parts
+        else {"type": "text", "media_type": "text/plain", "data": attachment}
+    )
     return {
         "model": "echo",
         "stream": stream,
         "max_tokens": 16,
+        "metadata": {"user_id": identity},
         "system": [{"type": "text", "text": system}] if parts else system,
         "messages": [
             {"role": "user", "content": [{"type": "text", "text": first}] if parts else first},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "document", "source": source, "title": identity, "context": first},
+                    {
+                        "type": "search_result",
+                        "source": "https://wiki.example/" + identity,
+                        "title": identity,
+                        "content": [{"type": "text", "text": attachment}],
+                    },
+                ],
+            },
             {
                 "role": "assistant",
                 "content": [
@@ -106,7 +136,7 @@ def _anthropic_body(slots: list[str], parts: bool, stream: bool) -> dict[str, An
 )
 @given(
     protocol=st.sampled_from(["openai", "anthropic"]),
-    slots=st.lists(texts(), min_size=6, max_size=6),
+    slots=st.lists(texts(), min_size=8, max_size=8),
     parts=st.booleans(),
     stream=st.booleans(),
 )
@@ -120,6 +150,7 @@ def test_upstream_never_receives_a_seeded_value(
     proxy = proxy_server
     proxy.upstream.reset()
     texts_only = [t for t, _ in slots]
+    last = texts_only[5]
     seeded = {s for _, seeds in slots for s in seeds}
     if protocol == "openai":
         body, path = _openai_body(texts_only, parts, stream), "/v1/chat/completions"
@@ -137,6 +168,6 @@ def test_upstream_never_receives_a_seeded_value(
     if not stream:
         data = response.json()
         if protocol == "openai":
-            assert data["choices"][0]["message"]["content"] == texts_only[-1]
+            assert data["choices"][0]["message"]["content"] == last
         else:
-            assert data["content"][0]["text"] == texts_only[-1]
+            assert data["content"][0]["text"] == last

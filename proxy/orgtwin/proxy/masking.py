@@ -1,9 +1,14 @@
 """Masking a request body everywhere PII travels, per protocol, and filtering its tool list.
 
-OpenAI: system/user/assistant/tool messages (string or content parts), tool-call
-arguments (a JSON string) and legacy function calls. Anthropic: the system prompt,
-message text blocks, tool_use inputs and tool_result contents. Tool definitions are
-schemas written by developers and are left as they are.
+OpenAI: system/user/assistant/tool messages (string or content parts, refusals
+included), a message's participant ``name``, tool-call arguments (a JSON string),
+legacy function calls, a predicted output, and the caller's end-user identifiers
+(``user``, ``safety_identifier``, ``metadata``). Anthropic: the system prompt, message
+text blocks, tool_use inputs, tool_result contents, documents (plain-text or
+content-block sources, titles and context), search results and ``metadata.user_id``.
+Tool definitions are schemas written by developers and are left as they are; so are
+images, files and audio, which are not text, and thinking blocks, whose signature
+covers their exact text.
 """
 
 from __future__ import annotations
@@ -38,24 +43,39 @@ def mask_json_text(text: str, mask: Mask) -> str:
     return json.dumps(mask_tree(parsed, mask), ensure_ascii=False)
 
 
+def _mask_fields(obj: dict[str, Any], names: tuple[str, ...], mask: Mask) -> None:
+    for name in names:
+        if isinstance(obj.get(name), str):
+            obj[name] = mask(obj[name])
+
+
 def _mask_parts(content: Any, mask: Mask) -> Any:
     if isinstance(content, str):
         return mask(content)
     if isinstance(content, list):
         for part in content:
-            if isinstance(part, dict) and isinstance(part.get("text"), str):
-                part["text"] = mask(part["text"])
+            if isinstance(part, dict):
+                # Text parts, and an assistant's refusal parts in the history.
+                _mask_fields(part, ("text", "refusal"), mask)
     return content
 
 
 def mask_openai(body: dict[str, Any], masker: RequestMasker) -> None:
     """Mask an OpenAI chat completion request in place."""
     mask = masker.mask
+    # End-user identifiers the caller passes for abuse monitoring: often an email.
+    _mask_fields(body, ("user", "safety_identifier"), mask)
+    if "metadata" in body:
+        body["metadata"] = mask_tree(body["metadata"], mask)
+    prediction = body.get("prediction")
+    if isinstance(prediction, dict) and "content" in prediction:
+        prediction["content"] = _mask_parts(prediction["content"], mask)
     for msg in body.get("messages") or []:
         if not isinstance(msg, dict):
             continue
         if "content" in msg:
             msg["content"] = _mask_parts(msg["content"], mask)
+        _mask_fields(msg, ("name", "refusal"), mask)
         for call in msg.get("tool_calls") or []:
             fn = call.get("function") if isinstance(call, dict) else None
             if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
@@ -80,12 +100,37 @@ def _mask_anthropic_blocks(content: Any, mask: Mask) -> Any:
             block["input"] = mask_tree(block["input"], mask)
         elif kind == "tool_result" and "content" in block:
             block["content"] = _mask_anthropic_blocks(block["content"], mask)
+        elif kind == "document":
+            _mask_document(block, mask)
+        elif kind == "search_result":
+            _mask_fields(block, ("title", "source"), mask)
+            if "content" in block:
+                block["content"] = _mask_anthropic_blocks(block["content"], mask)
     return content
+
+
+def _mask_document(block: dict[str, Any], mask: Mask) -> None:
+    """A document's title and context, and its text: plain (``data``) or content blocks.
+
+    Base64 and URL sources (PDFs, files) are not text and go as they are.
+    """
+    _mask_fields(block, ("title", "context"), mask)
+    source = block.get("source")
+    if not isinstance(source, dict):
+        return
+    if source.get("type") == "text":
+        _mask_fields(source, ("data",), mask)
+    elif source.get("type") == "content" and "content" in source:
+        source["content"] = _mask_anthropic_blocks(source["content"], mask)
 
 
 def mask_anthropic(body: dict[str, Any], masker: RequestMasker) -> None:
     """Mask an Anthropic messages request in place."""
     mask = masker.mask
+    metadata = body.get("metadata")
+    if isinstance(metadata, dict):
+        # The caller's end-user id: meant to be opaque, but nothing makes it so.
+        _mask_fields(metadata, ("user_id",), mask)
     if "system" in body:
         body["system"] = _mask_anthropic_blocks(body["system"], mask)
     for msg in body.get("messages") or []:
