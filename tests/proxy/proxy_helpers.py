@@ -39,6 +39,15 @@ def _sse_events(response: httpx.Response) -> list[tuple[str, str]]:
     return events
 
 
+LEGACY = 1 << 16
+
+
+def _openai_spec(call: dict[str, Any]) -> dict[str, Any]:
+    """A tool call's name and input: ``function.arguments`` or a custom tool's ``input``."""
+    spec: dict[str, Any] = call.get("function") or call.get("custom") or {}
+    return spec
+
+
 def openai(client: httpx.Client, body: dict[str, Any]) -> Seen:
     if not body.get("stream"):
         r = client.post("/v1/chat/completions", json=body)
@@ -47,9 +56,11 @@ def openai(client: httpx.Client, body: dict[str, Any]) -> Seen:
             return Seen(r.status_code, error=data)
         choice = data["choices"][0]
         msg = choice["message"]
+        calls = [_openai_spec(c) for c in msg.get("tool_calls") or []]
+        if msg.get("function_call"):
+            calls.append(msg["function_call"])
         tools = [
-            {"name": c["function"]["name"], "arguments": c["function"]["arguments"]}
-            for c in msg.get("tool_calls") or []
+            {"name": c["name"], "arguments": c.get("arguments") or c.get("input")} for c in calls
         ]
         return Seen(200, msg.get("content") or "", tools, choice["finish_reason"], [data])
     with client.stream("POST", "/v1/chat/completions", json=body) as r:
@@ -70,11 +81,14 @@ def openai(client: httpx.Client, body: dict[str, Any]) -> Seen:
             for choice in obj.get("choices") or []:
                 delta = choice.get("delta") or {}
                 seen.text += delta.get("content") or ""
-                for call in delta.get("tool_calls") or []:
-                    entry = tools.setdefault(call["index"], {"name": "", "arguments": ""})
-                    fn = call.get("function") or {}
-                    entry["name"] += fn.get("name") or ""
-                    entry["arguments"] += fn.get("arguments") or ""
+                pieces = [(c["index"], _openai_spec(c)) for c in delta.get("tool_calls") or []]
+                if delta.get("function_call"):
+                    # A legacy function call: one per answer, after every tool call.
+                    pieces.append((LEGACY, delta["function_call"]))
+                for index, spec in pieces:
+                    entry = tools.setdefault(index, {"name": "", "arguments": ""})
+                    entry["name"] += spec.get("name") or ""
+                    entry["arguments"] += spec.get("arguments") or spec.get("input") or ""
                 if choice.get("finish_reason"):
                     seen.finish = choice["finish_reason"]
         seen.tools = [tools[i] for i in sorted(tools)]

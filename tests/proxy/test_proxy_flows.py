@@ -64,6 +64,29 @@ def test_tool_call_arguments_are_restored(proxy: Proxy, protocol: str, stream: b
     assert seen.finish in ("tool_calls", "tool_use")
 
 
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("kind", ["custom", "legacy"])
+def test_custom_tool_input_and_legacy_function_arguments_are_restored(
+    proxy: Proxy, kind: str, stream: bool
+) -> None:
+    """OpenAI's other call shapes: a custom tool's free-text input, a legacy function_call."""
+    with proxy.client() as client:
+        call("openai", client, user(f"mail {EMAIL}", "openai", model="probe"))
+        placeholder = proxy.upstream.requests[-1].body["messages"][-1]["content"].split()[-1]
+        args = f"send to {placeholder}" if kind == "custom" else json.dumps({"to": placeholder})
+        script = Script(text="", tool_calls=(ToolCall("send_mail", args, kind),), chunk_size=3)
+        proxy.upstream.script("tools", script)
+        seen = call("openai", client, user(f"mail {EMAIL}", "openai", model="tools", stream=stream))
+    assert seen.status == 200
+    assert seen.tools == [
+        {
+            "name": "send_mail",
+            "arguments": f"send to {EMAIL}" if kind == "custom" else json.dumps({"to": EMAIL}),
+        }
+    ]
+    assert seen.finish == ("tool_calls" if kind == "custom" else "function_call")
+
+
 def _openai_history() -> dict[str, object]:
     return {
         "model": "echo",

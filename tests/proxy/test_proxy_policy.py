@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -91,3 +92,56 @@ def test_only_forbidden_calls_end_the_turn_normally(
     assert seen.tools == []
     assert "'shell__run' was blocked" in seen.text
     assert seen.finish in ("stop", "end_turn")
+
+
+def test_custom_tools_and_legacy_functions_are_policed_in_the_request(proxy: Proxy) -> None:
+    """Every way an OpenAI request offers the model a tool is filtered, not just ``tools``."""
+    body = user("hi", "openai")
+    body["tools"] = [
+        {"type": "custom", "custom": {"name": "shell__run"}},
+        {"type": "custom", "custom": {"name": "mesh__send_task"}},
+    ]
+    body["tool_choice"] = {"type": "custom", "custom": {"name": "shell__run"}}
+    body["functions"] = [{"name": "shell__run"}, {"name": "mesh__notify"}]
+    body["function_call"] = {"name": "shell__run"}
+    with proxy.client("narrow") as client:
+        assert call("openai", client, body).status == 200
+    sent = proxy.upstream.requests[-1].body
+    assert sent["tools"] == [{"type": "custom", "custom": {"name": "mesh__send_task"}}]
+    # The choice named a removed tool, and no legacy function is left.
+    assert "tool_choice" not in sent
+    assert "functions" not in sent
+    assert "function_call" not in sent
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("kind", ["custom", "legacy"])
+def test_forbidden_custom_and_legacy_calls_are_blocked(
+    proxy: Proxy, kind: str, stream: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    script = Script(text="On it.", tool_calls=(ToolCall("shell__run", "rm -rf /", kind),))
+    proxy.upstream.script("sneaky", script)
+    with caplog.at_level(logging.INFO), proxy.client("masked") as client:
+        seen = call("openai", client, user("go", "openai", model="sneaky", stream=stream))
+    assert seen.status == 200
+    assert seen.tools == []
+    assert seen.text.startswith("On it.")
+    assert "'shell__run' was blocked" in seen.text
+    assert "rm -rf" not in json.dumps(seen.events)
+    assert seen.finish == "stop"
+    audits = [r for r in caplog.records if r.getMessage() == "proxy.tool_blocked"]
+    assert [a.fields["tool"] for a in audits] == ["shell__run"]  # type: ignore[attr-defined]
+
+
+def test_remote_mcp_servers_pass_only_when_every_tool_is_allowed(proxy: Proxy) -> None:
+    """The proxy cannot see the names of a remote MCP server's tools, so it cannot police them."""
+    body = user("hi", "anthropic")
+    body["mcp_servers"] = [{"type": "url", "url": "https://mcp.example/sse", "name": "wiki"}]
+    with proxy.client("masked") as client:
+        refused = call("anthropic", client, body)
+    assert refused.status == 403
+    assert refused.error is not None
+    assert "mcp_servers" in refused.error["error"]["message"]
+    with proxy.client("detect") as client:
+        assert call("anthropic", client, body).status == 200
+    assert proxy.upstream.requests[-1].body["mcp_servers"] == body["mcp_servers"]

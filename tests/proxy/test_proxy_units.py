@@ -1,9 +1,12 @@
-"""Small units of the proxy: SSE parsing across reads, tool globs, session cache bounds."""
+"""Small units of the proxy: SSE parsing across reads, tool globs, session cache bounds,
+null call fields."""
 
 from __future__ import annotations
 
 import pytest
 
+from orgtwin.core.privacy import RestoreMap
+from orgtwin.proxy.openai_protocol import restore_completion
 from orgtwin.proxy.policy import ToolRules
 from orgtwin.proxy.sessions import SessionCache
 from orgtwin.proxy.sse import Event, SSEParser
@@ -67,3 +70,13 @@ def test_session_cache_is_bounded() -> None:
     cache.remember("c", {"[E_Y]": "y"})
     assert cache.get("b") == {}
     assert len(cache) == 2
+
+
+def test_null_call_fields_of_compatible_servers_are_not_calls() -> None:
+    """Some OpenAI-compatible servers send ``"function_call": null``: nothing to block."""
+    blocked: list[str] = []
+    message = {"role": "assistant", "content": "hi", "function_call": None, "tool_calls": None}
+    body = {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
+    restored = restore_completion(body, RestoreMap({}), ToolRules(("mesh__*",)), blocked.append)
+    assert restored["choices"][0]["message"]["content"] == "hi"
+    assert blocked == []

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from orgtwin.core.privacy import RequestMasker
+from orgtwin.proxy.errors import ForbiddenError
 from orgtwin.proxy.policy import ToolRules
 
 Mask = Callable[[str], str]
@@ -138,46 +139,80 @@ def mask_anthropic(body: dict[str, Any], masker: RequestMasker) -> None:
             msg["content"] = _mask_anthropic_blocks(msg["content"], mask)
 
 
+def _openai_tool_name(tool: Any) -> str:
+    """A tool's or a tool choice's name: ``{"type": t, t: {"name": ...}}``, function or custom."""
+    if not isinstance(tool, dict):
+        return ""
+    spec = tool.get(str(tool.get("type") or "function"))
+    return str(spec.get("name", "")) if isinstance(spec, dict) else ""
+
+
+def _plain_name(tool: Any) -> str:
+    """The name of a tool described as ``{"name": ...}`` (Anthropic; OpenAI's legacy functions)."""
+    return str(tool.get("name", "")) if isinstance(tool, dict) else ""
+
+
+def _keep_allowed(
+    body: dict[str, Any], key: str, name: Callable[[Any], str], rules: ToolRules
+) -> list[str] | None:
+    """Drop the forbidden entries of the tool list ``body[key]`` and return their names.
+
+    An emptied list leaves the request. None when the request has no such list.
+    """
+    tools = body.get(key)
+    if not isinstance(tools, list):
+        return None
+    kept = [t for t in tools if rules.allows(name(t))]
+    if kept:
+        body[key] = kept
+    else:
+        body.pop(key)
+    return [name(t) for t in tools if not rules.allows(name(t))]
+
+
+def _drop_choice(body: dict[str, Any], key: str, tools: str, removed: list[str], name: str) -> None:
+    """A tool choice goes with its tools: when none is left, or when it names a removed one."""
+    if tools not in body or (removed and name in removed):
+        body.pop(key, None)
+
+
 def filter_openai_tools(body: dict[str, Any], rules: ToolRules) -> list[str]:
-    """Drop forbidden tools from the request; return the names removed."""
+    """Drop forbidden tools from the request; return the names removed.
+
+    Function and custom tools, and the legacy ``functions`` list: each offers the model
+    a tool, so each is policed.
+    """
     removed: list[str] = []
-    tools = body.get("tools")
-    if isinstance(tools, list):
-        kept = []
-        for tool in tools:
-            fn = tool.get("function") if isinstance(tool, dict) else None
-            name = fn.get("name", "") if isinstance(fn, dict) else ""
-            if rules.allows(str(name)):
-                kept.append(tool)
-            else:
-                removed.append(str(name))
-        body["tools"] = kept
-        if not kept:
-            body.pop("tools")
-            body.pop("tool_choice", None)
-        choice = body.get("tool_choice")
-        if isinstance(choice, dict) and choice.get("function", {}).get("name") in removed:
-            body.pop("tool_choice")
+    found = _keep_allowed(body, "tools", _openai_tool_name, rules)
+    if found is not None:
+        _drop_choice(
+            body, "tool_choice", "tools", found, _openai_tool_name(body.get("tool_choice"))
+        )
+        removed += found
+    found = _keep_allowed(body, "functions", _plain_name, rules)
+    if found is not None:
+        _drop_choice(
+            body, "function_call", "functions", found, _plain_name(body.get("function_call"))
+        )
+        removed += found
     return removed
 
 
 def filter_anthropic_tools(body: dict[str, Any], rules: ToolRules) -> list[str]:
-    removed: list[str] = []
-    tools = body.get("tools")
-    if isinstance(tools, list):
-        kept = []
-        for tool in tools:
-            name = str(tool.get("name", "")) if isinstance(tool, dict) else ""
-            # Server tools (web search and the like) have a type and are subject to the same rules.
-            if rules.allows(name):
-                kept.append(tool)
-            else:
-                removed.append(name)
-        body["tools"] = kept
-        if not kept:
-            body.pop("tools")
-            body.pop("tool_choice", None)
-        choice = body.get("tool_choice")
-        if isinstance(choice, dict) and choice.get("name") in removed:
-            body.pop("tool_choice")
-    return removed
+    """Drop forbidden tools from the request; return the names removed.
+
+    Server tools (web search and the like) have a type and a name, and are subject to
+    the same rules. Remote MCP servers (``mcp_servers``) offer tools whose names the
+    proxy cannot know, so they are refused unless the profile allows every name.
+    """
+    if body.get("mcp_servers") and not rules.allows_every_tool():
+        raise ForbiddenError(
+            "mcp_servers is not allowed: this profile's tool policy cannot police the tools"
+            " of a remote MCP server",
+            kind="tool_policy",
+        )
+    found = _keep_allowed(body, "tools", _plain_name, rules)
+    if found is None:
+        return []
+    _drop_choice(body, "tool_choice", "tools", found, _plain_name(body.get("tool_choice")))
+    return found

@@ -11,6 +11,18 @@ from orgtwin.proxy.policy import ToolRules, blocked_notice
 
 OnBlock = Callable[[str], None]
 
+# Where a call names its tool and carries its input: a function tool call (JSON
+# arguments), a custom tool call (free text) or a legacy ``function_call`` message field.
+_INPUT = {"function": "arguments", "custom": "input", "function_call": "arguments"}
+
+
+def _kind(call: dict[str, Any]) -> str:
+    """``function`` or ``custom``: the key of a tool call, or of a piece of one, that holds it."""
+    kind = call.get("type")
+    if kind in ("function", "custom"):
+        return str(kind)
+    return "custom" if isinstance(call.get("custom"), dict) else "function"
+
 
 def restore_completion(
     body: dict[str, Any], rmap: RestoreMap, rules: ToolRules, on_block: OnBlock
@@ -20,36 +32,57 @@ def restore_completion(
         msg = choice.get("message") or {}
         if isinstance(msg.get("content"), str):
             msg["content"] = rmap.restore(msg["content"])
+        notices: list[str] = []
         calls = msg.get("tool_calls")
-        if not isinstance(calls, list):
+        if isinstance(calls, list):
+            kept = []
+            for call in calls:
+                notice = _police(call.get(_kind(call)), _kind(call), rmap, rules, on_block)
+                if notice is None:
+                    kept.append(call)
+                else:
+                    notices.append(notice)
+            if kept:
+                msg["tool_calls"] = kept
+            else:
+                msg.pop("tool_calls")
+        # Some OpenAI-compatible servers send "function_call": null.
+        if isinstance(msg.get("function_call"), dict):
+            notice = _police(msg["function_call"], "function_call", rmap, rules, on_block)
+            if notice is not None:
+                notices.append(notice)
+                del msg["function_call"]
+        if not notices:
             continue
-        kept, notices = [], []
-        for call in calls:
-            fn = call.get("function") or {}
-            name = str(fn.get("name", ""))
-            if not rules.allows(name):
-                on_block(name)
-                notices.append(blocked_notice(name))
-                continue
-            if isinstance(fn.get("arguments"), str):
-                fn["arguments"] = rmap.restore(fn["arguments"], json_escape=True)
-            kept.append(call)
-        if notices:
-            text = msg.get("content") or ""
-            msg["content"] = "\n".join(filter(None, [text, *notices]))
-        if kept:
-            msg["tool_calls"] = kept
-        else:
-            msg.pop("tool_calls", None)
-            if choice.get("finish_reason") == "tool_calls":
-                choice["finish_reason"] = "stop"
+        text = msg.get("content") or ""
+        msg["content"] = "\n".join(filter(None, [text, *notices]))
+        calling = choice.get("finish_reason") in ("tool_calls", "function_call")
+        if calling and not msg.get("tool_calls") and not msg.get("function_call"):
+            choice["finish_reason"] = "stop"
     return body
+
+
+def _police(
+    spec: Any, kind: str, rmap: RestoreMap, rules: ToolRules, on_block: OnBlock
+) -> str | None:
+    """A whole call: restore its input, or return the notice that replaces it."""
+    spec = spec if isinstance(spec, dict) else {}
+    name = str(spec.get("name", ""))
+    if not rules.allows(name):
+        on_block(name)
+        return blocked_notice(name)
+    field = _INPUT[kind]
+    if isinstance(spec.get(field), str):
+        spec[field] = rmap.restore(spec[field], json_escape=field == "arguments")
+    return None
 
 
 @dataclass
 class _Tool:
     blocked: bool
     client_index: int
+    # The key of the deltas that carry this call's input: see _INPUT.
+    kind: str
     restorer: StreamRestorer
 
 
@@ -57,6 +90,7 @@ class _Tool:
 class _Choice:
     content: StreamRestorer
     tools: dict[int, _Tool] = field(default_factory=dict)
+    legacy: _Tool | None = None
     allowed: int = 0
     finished: bool = False
 
@@ -91,12 +125,14 @@ class StreamTransformer:
                 delta["content"] = st.content.feed(delta["content"])
             if delta.get("tool_calls"):
                 self._tools(st, delta)
+            if isinstance(delta.get("function_call"), dict):
+                self._legacy(st, delta)
             if choice.get("finish_reason"):
                 # What was held back belongs after what this chunk already carries.
                 tail = self._flush(index, st)
                 if tail is not None:
                     _merge(delta, tail["choices"][0]["delta"])
-                if choice["finish_reason"] == "tool_calls" and st.allowed == 0:
+                if choice["finish_reason"] in ("tool_calls", "function_call") and not st.allowed:
                     choice["finish_reason"] = "stop"
         out.append(obj)
         return out
@@ -106,30 +142,43 @@ class StreamTransformer:
         for call in delta["tool_calls"]:
             upstream_index = int(call.get("index", 0))
             tool = st.tools.get(upstream_index)
-            fn = call.get("function") or {}
             if tool is None:
-                name = str(fn.get("name", ""))
-                blocked = not self._rules.allows(name)
-                tool = _Tool(blocked, st.allowed, StreamRestorer(self._rmap, json_escape=True))
-                st.tools[upstream_index] = tool
-                if blocked:
-                    self._on_block(name)
-                    # What the model said before the tool call comes first, then the notice.
-                    before = (delta.get("content") or "") + st.content.flush()
-                    delta["content"] = before + ("\n" if before else "") + blocked_notice(name)
-                else:
-                    st.allowed += 1
+                kind = _kind(call)
+                tool = st.tools[upstream_index] = self._open(st, delta, kind, call.get(kind))
             if tool.blocked:
                 continue
             # Forbidden calls are dropped, so the client's tool indexes stay contiguous.
             call["index"] = tool.client_index
-            if isinstance(fn.get("arguments"), str):
-                fn["arguments"] = tool.restorer.feed(fn["arguments"])
+            _feed(tool, call.get(tool.kind))
             kept.append(call)
         if kept:
             delta["tool_calls"] = kept
         else:
             del delta["tool_calls"]
+
+    def _legacy(self, st: _Choice, delta: dict[str, Any]) -> None:
+        """A legacy ``function_call``: at most one per choice, policed like a tool call."""
+        if st.legacy is None:
+            st.legacy = self._open(st, delta, "function_call", delta["function_call"])
+        if st.legacy.blocked:
+            del delta["function_call"]
+        else:
+            _feed(st.legacy, delta["function_call"])
+
+    def _open(self, st: _Choice, delta: dict[str, Any], kind: str, spec: Any) -> _Tool:
+        """A call's first piece names its tool: decide once whether the call may pass."""
+        name = str(spec.get("name", "")) if isinstance(spec, dict) else ""
+        blocked = not self._rules.allows(name)
+        restorer = StreamRestorer(self._rmap, json_escape=_INPUT[kind] == "arguments")
+        tool = _Tool(blocked, st.allowed, kind, restorer)
+        if blocked:
+            self._on_block(name)
+            # What the model said before the tool call comes first, then the notice.
+            before = (delta.get("content") or "") + st.content.flush()
+            delta["content"] = before + ("\n" if before else "") + blocked_notice(name)
+        else:
+            st.allowed += 1
+        return tool
 
     def _flush(self, index: int, st: _Choice) -> dict[str, Any] | None:
         st.finished = True
@@ -142,9 +191,13 @@ class StreamTransformer:
             if not tool.blocked:
                 rest = tool.restorer.flush()
                 if rest:
-                    calls.append({"index": tool.client_index, "function": {"arguments": rest}})
+                    calls.append({"index": tool.client_index, tool.kind: {_INPUT[tool.kind]: rest}})
         if calls:
             delta["tool_calls"] = calls
+        if st.legacy is not None and not st.legacy.blocked:
+            rest = st.legacy.restorer.flush()
+            if rest:
+                delta["function_call"] = {"arguments": rest}
         if not delta:
             return None
         # Copied only when text is flushed, not for every chunk.
@@ -163,8 +216,21 @@ class StreamTransformer:
         return out
 
 
+def _feed(tool: _Tool, spec: Any) -> None:
+    """Restore the piece of a call's input that this delta carries, if any."""
+    field = _INPUT[tool.kind]
+    if isinstance(spec, dict) and isinstance(spec.get(field), str):
+        spec[field] = tool.restorer.feed(spec[field])
+
+
+def _append(holder: dict[str, Any], kind: str, rest: str) -> None:
+    spec = holder.setdefault(kind, {})
+    field = _INPUT[kind]
+    spec[field] = (spec.get(field) or "") + rest
+
+
 def _merge(delta: dict[str, Any], tail: dict[str, Any]) -> None:
-    """Append flushed text and tool-call arguments to a chunk's delta, in stream order."""
+    """Append flushed text and tool-call inputs to a chunk's delta, in stream order."""
     if tail.get("content"):
         delta["content"] = (delta.get("content") or "") + tail["content"]
     for extra in tail.get("tool_calls") or []:
@@ -173,5 +239,7 @@ def _merge(delta: dict[str, Any], tail: dict[str, Any]) -> None:
         if same is None:
             calls.append(extra)
             continue
-        fn = same.setdefault("function", {})
-        fn["arguments"] = (fn.get("arguments") or "") + extra["function"]["arguments"]
+        kind = next(k for k in extra if k != "index")
+        _append(same, kind, extra[kind][_INPUT[kind]])
+    if tail.get("function_call"):
+        _append(delta, "function_call", tail["function_call"]["arguments"])

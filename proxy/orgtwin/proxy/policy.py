@@ -19,6 +19,10 @@ class ToolRules:
     def from_policy(cls, policy: ToolPolicy) -> ToolRules:
         return cls(tuple(policy.allow), tuple(policy.deny))
 
+    def allows_every_tool(self) -> bool:
+        """True when no name can be denied: nothing to police."""
+        return not self.deny and "*" in self.allow
+
     def allows(self, name: str) -> bool:
         if any(fnmatchcase(name, glob) for glob in self.deny):
             return False

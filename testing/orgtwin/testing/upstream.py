@@ -30,10 +30,16 @@ Fault = Literal["truncate", "malformed", "error_event", "hang"]
 
 @dataclass(frozen=True)
 class ToolCall:
-    """A tool call the fake model makes; ``arguments`` is the JSON text of its input."""
+    """A tool call the fake model makes; ``arguments`` is the JSON text of its input.
+
+    ``kind`` picks the OpenAI shape: a function tool call, a custom tool call (free-text
+    ``input``) or a legacy ``function_call`` (one per answer). Anthropic answers always
+    carry a tool_use block.
+    """
 
     name: str
     arguments: str = "{}"
+    kind: Literal["function", "custom", "legacy"] = "function"
 
 
 @dataclass(frozen=True)
@@ -284,15 +290,28 @@ def _arg_pieces(call: ToolCall, script: Script) -> list[str]:
     return _pieces(call.arguments, script.chunk_size, script.arg_chunks)
 
 
+def _openai_call(call: ToolCall, arguments: str, name: bool = True) -> dict[str, Any]:
+    """The part of an OpenAI tool call that carries its name and input, whole or a piece."""
+    spec = {"name": call.name} if name else {}
+    if call.kind == "custom":
+        return {"custom": {**spec, "input": arguments}}
+    return {"function": {**spec, "arguments": arguments}}
+
+
+def _openai_finish(script: Script) -> str:
+    if not script.tool_calls:
+        return "stop"
+    return "function_call" if script.tool_calls[0].kind == "legacy" else "tool_calls"
+
+
 def _openai_whole(model: str, text: str, script: Script) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": text or None}
-    if script.tool_calls:
+    if script.tool_calls and script.tool_calls[0].kind == "legacy":
+        call = script.tool_calls[0]
+        message["function_call"] = {"name": call.name, "arguments": call.arguments}
+    elif script.tool_calls:
         message["tool_calls"] = [
-            {
-                "id": f"call_{i}",
-                "type": "function",
-                "function": {"name": c.name, "arguments": c.arguments},
-            }
+            {"id": f"call_{i}", "type": c.kind, **_openai_call(c, c.arguments)}
             for i, c in enumerate(script.tool_calls)
         ]
     return {
@@ -304,7 +323,7 @@ def _openai_whole(model: str, text: str, script: Script) -> dict[str, Any]:
             {
                 "index": 0,
                 "message": message,
-                "finish_reason": "tool_calls" if script.tool_calls else "stop",
+                "finish_reason": _openai_finish(script),
             }
         ],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
@@ -332,15 +351,20 @@ def _openai_events(model: str, text: str, script: Script) -> list[bytes]:
         return out
     out.extend(chunk({"content": piece}) for piece in pieces)
     for i, call in enumerate(script.tool_calls):
-        head = {"index": i, "id": f"call_{i}", "type": "function"}
-        out.append(
-            chunk({"tool_calls": [{**head, "function": {"name": call.name, "arguments": ""}}]})
-        )
+        if call.kind == "legacy":
+            out.append(chunk({"function_call": {"name": call.name, "arguments": ""}}))
+            out.extend(
+                chunk({"function_call": {"arguments": piece}})
+                for piece in _arg_pieces(call, script)
+            )
+            continue
+        head = {"index": i, "id": f"call_{i}", "type": call.kind, **_openai_call(call, "")}
+        out.append(chunk({"tool_calls": [head]}))
         out.extend(
-            chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]})
+            chunk({"tool_calls": [{"index": i, **_openai_call(call, piece, name=False)}]})
             for piece in _arg_pieces(call, script)
         )
-    out.append(chunk({}, "tool_calls" if script.tool_calls else "stop"))
+    out.append(chunk({}, _openai_finish(script)))
     out.append(b"data: [DONE]\n\n")
     return out
 
