@@ -26,6 +26,12 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_X
 
 POSITIVES = [
     ("write to jane.roe+x@mail.example.org today", "EMAIL", "jane.roe+x@mail.example.org"),
+    # In a URL's path, as CRMs and wikis link a person's page.
+    (
+        "https://crm.example/contacts/jane.roe@mail.example.org",
+        "EMAIL",
+        "jane.roe@mail.example.org",
+    ),
     ("call +44 20 7946 0958 please", "PHONE", "+44 20 7946 0958"),
     ("call (415) 555-2671 please", "PHONE", "(415) 555-2671"),
     ("call +4930901820 please", "PHONE", "+4930901820"),
@@ -90,6 +96,7 @@ NEGATIVES = [
     "task-runner sk-short and AKIA-not",
     "std::vector<int> and a::b in code",
     "https://example.com/path@2x.png",
+    "see logo@3x.webp and icon@1.5x.png",
     "contact Support for help",
     "call 555-1234 at noon",
     "timestamp 12:30:45 and ratio 3:2",

@@ -36,7 +36,11 @@ from orgtwin.core.privacy.types import (
 Finder = Callable[[str], Iterable[Detection]]
 ScanFinder = Callable[[Scan], Iterable[Detection]]
 
-_LOCAL_BEFORE = frozenset("._%+-/")
+# A local part starts its run: none of these may stand just before it. A "/" may: an
+# address in a URL's path ("/contacts/jane.doe@acme.example") is still an address.
+_LOCAL_BEFORE = frozenset("._%+-")
+# What looks like an address but names an image at a pixel density: "icon@2x.png".
+_DENSITY_SUFFIX = re.compile(r"\d+(?:\.\d+)?x\.[A-Za-z]+\Z")
 # The regex engine cannot search backwards: the text before "@" is reversed instead.
 _LOCAL_RUN_REVERSED = re.compile(r"[A-Za-z0-9._%+-]{0,64}")
 _LOCAL_FIRST = re.compile(r"[A-Za-z0-9_]")
@@ -57,6 +61,8 @@ def find_emails(scan: Scan) -> Iterator[Detection]:
             continue
         start = first.start()
         if start > 0 and (text[start - 1].isalnum() or text[start - 1] in _LOCAL_BEFORE):
+            continue
+        if _DENSITY_SUFFIX.match(m.group(1)):
             continue
         yield Detection(EMAIL, start, m.end(), 0.95, "email")
 
