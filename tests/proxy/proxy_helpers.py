@@ -20,6 +20,8 @@ class Seen:
     events: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, Any] | None = None
     done: bool = False
+    # OpenAI-compatible reasoning ("reasoning_content" or "reasoning"), whole or streamed.
+    reasoning: str = ""
 
 
 def _sse_events(response: httpx.Response) -> list[tuple[str, str]]:
@@ -62,7 +64,9 @@ def openai(client: httpx.Client, body: dict[str, Any]) -> Seen:
         tools = [
             {"name": c["name"], "arguments": c.get("arguments") or c.get("input")} for c in calls
         ]
-        return Seen(200, msg.get("content") or "", tools, choice["finish_reason"], [data])
+        reasoning = msg.get("reasoning_content") or msg.get("reasoning") or ""
+        text = msg.get("content") or ""
+        return Seen(200, text, tools, choice["finish_reason"], [data], reasoning=reasoning)
     with client.stream("POST", "/v1/chat/completions", json=body) as r:
         if r.status_code != 200:
             r.read()
@@ -81,6 +85,7 @@ def openai(client: httpx.Client, body: dict[str, Any]) -> Seen:
             for choice in obj.get("choices") or []:
                 delta = choice.get("delta") or {}
                 seen.text += delta.get("content") or ""
+                seen.reasoning += delta.get("reasoning_content") or delta.get("reasoning") or ""
                 pieces = [(c["index"], _openai_spec(c)) for c in delta.get("tool_calls") or []]
                 if delta.get("function_call"):
                     # A legacy function call: one per answer, after every tool call.

@@ -87,6 +87,36 @@ def test_custom_tool_input_and_legacy_function_arguments_are_restored(
     assert seen.finish == ("tool_calls" if kind == "custom" else "function_call")
 
 
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_reasoning_of_openai_compatible_servers_is_restored(
+    proxy: Proxy, field: str, stream: bool
+) -> None:
+    """Reasoning models behind Ollama, OpenRouter and the like; goose shows their reasoning.
+
+    It ends in a placeholder that lost its brackets, so the restorer holds that tail back
+    until the answer proper starts, and it must still come first.
+    """
+    with proxy.client() as client:
+        call("openai", client, user(f"mail {EMAIL}", "openai", model="probe"))
+        placeholder = proxy.upstream.requests[-1].body["messages"][-1]["content"].split()[-1]
+        script = Script(
+            text=f"Writing to {placeholder}.",
+            reasoning=f"They want a mail to {placeholder.strip('[]')}",
+            reasoning_field=field,  # type: ignore[arg-type]
+            chunk_size=3,
+        )
+        proxy.upstream.script("thinker", script)
+        seen = call("openai", client, user("go", "openai", model="thinker", stream=stream))
+    assert seen.reasoning == f"They want a mail to {EMAIL}"
+    assert seen.text == f"Writing to {EMAIL}."
+    if stream:
+        deltas = [c["delta"] for e in seen.events for c in e.get("choices") or []]
+        last_reasoning = max(i for i, d in enumerate(deltas) if d.get(field))
+        first_text = min(i for i, d in enumerate(deltas) if d.get("content"))
+        assert last_reasoning <= first_text
+
+
 def _openai_history() -> dict[str, object]:
     return {
         "model": "echo",

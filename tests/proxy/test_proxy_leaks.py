@@ -1,8 +1,8 @@
 """Leak property test: random conversations with PII in every slot; the upstream sees none of it.
 
 Slots: system prompt, messages (strings and parts), tool arguments, tool results, and
-the fields that carry text beside them: OpenAI participant names, refusals, predicted
-output and end-user identifiers; Anthropic documents, search results and metadata.
+the fields that carry text beside them: OpenAI participant names, refusals, reasoning,
+predicted output and end-user identifiers; Anthropic documents, search results and metadata.
 """
 
 from __future__ import annotations
@@ -62,7 +62,14 @@ def _openai_body(slots: list[str], parts: bool, stream: bool) -> dict[str, Any]:
         "messages": [
             {"role": "system", "content": system},
             {"role": "user", "name": identity, "content": content},
-            {"role": "assistant", "content": None, "refusal": attachment},
+            # goose sends a reasoning model's reasoning back as "reasoning_content".
+            {
+                "role": "assistant",
+                "content": None,
+                "refusal": attachment,
+                "reasoning_content": assistant,
+                "reasoning": attachment,
+            },
             {
                 "role": "assistant",
                 "content": earlier,

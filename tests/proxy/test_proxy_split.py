@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from conftest import MASKING_KEY, PEOPLE, Proxy
@@ -28,18 +29,44 @@ def _placeholders() -> tuple[str, str]:
 PERSON_PH, EMAIL_PH = _placeholders()
 
 
+def _splits(text: str, *placeholders: str) -> Iterator[tuple[tuple[str, str], object]]:
+    """``text`` cut in two at every offset within (and around) each placeholder.
+
+    Yields the two pieces, and which cut it was for the failure message.
+    """
+    for placeholder in placeholders:
+        at = text.index(placeholder)
+        for k in range(at, at + len(placeholder) + 1):
+            yield (text[:k], text[k:]), (placeholder, k - at)
+
+
 @pytest.mark.parametrize("protocol", ["openai", "anthropic"])
 def test_text_delta_split_at_every_offset(proxy: Proxy, protocol: str) -> None:
     answer = f"Done: {PERSON_PH} got it at {EMAIL_PH}."
     expected = f"Done: {NAME} got it at {EMAIL}."
     with proxy.client() as client:
-        for placeholder in (PERSON_PH, EMAIL_PH):
-            at = answer.index(placeholder)
-            for k in range(at, at + len(placeholder) + 1):
-                chunks = (answer[:k], answer[k:])
-                proxy.upstream.script("split", Script(text=answer, chunks=chunks))
-                seen = call(protocol, client, user(PROMPT, protocol, model="split", stream=True))
-                assert seen.text == expected, (placeholder, k - at)
+        for chunks, cut in _splits(answer, PERSON_PH, EMAIL_PH):
+            proxy.upstream.script("split", Script(text=answer, chunks=chunks))
+            seen = call(protocol, client, user(PROMPT, protocol, model="split", stream=True))
+            assert seen.text == expected, cut
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_reasoning_delta_split_at_every_offset(proxy: Proxy, field: str) -> None:
+    """OpenAI-compatible reasoning is a third text stream, restored like the answer."""
+    thought = f"Ask {PERSON_PH} about {EMAIL_PH} first"
+    expected = f"Ask {NAME} about {EMAIL} first"
+    with proxy.client() as client:
+        for chunks, cut in _splits(thought, PERSON_PH, EMAIL_PH):
+            script = Script(
+                text="ok",
+                reasoning=thought,
+                reasoning_field=field,  # type: ignore[arg-type]
+                reasoning_chunks=chunks,
+            )
+            proxy.upstream.script("split", script)
+            seen = call("openai", client, user(PROMPT, "openai", model="split", stream=True))
+            assert (seen.reasoning, seen.text) == (expected, "ok"), cut
 
 
 @pytest.mark.parametrize(
@@ -60,18 +87,16 @@ def test_tool_argument_delta_split_at_every_offset(proxy: Proxy, protocol: str, 
         expected = {"to": EMAIL, "name": NAME}
         placeholders = (EMAIL_PH, PERSON_PH)
     with proxy.client() as client:
-        for placeholder in placeholders:
-            at = args.index(placeholder)
-            for k in range(at, at + len(placeholder) + 1):
-                script = Script(
-                    text="",
-                    tool_calls=(ToolCall("send_mail", args, kind),),  # type: ignore[arg-type]
-                    arg_chunks=(args[:k], args[k:]),
-                )
-                proxy.upstream.script("split", script)
-                seen = call(protocol, client, user(PROMPT, protocol, model="split", stream=True))
-                got = seen.tools[0]["arguments"]
-                assert (got if kind == "custom" else json.loads(got)) == expected, (placeholder, k)
+        for chunks, cut in _splits(args, *placeholders):
+            script = Script(
+                text="",
+                tool_calls=(ToolCall("send_mail", args, kind),),  # type: ignore[arg-type]
+                arg_chunks=chunks,
+            )
+            proxy.upstream.script("split", script)
+            seen = call(protocol, client, user(PROMPT, protocol, model="split", stream=True))
+            got = seen.tools[0]["arguments"]
+            assert (got if kind == "custom" else json.loads(got)) == expected, cut
 
 
 @pytest.mark.parametrize("protocol", ["openai", "anthropic"])

@@ -1,14 +1,14 @@
 """Masking a request body everywhere PII travels, per protocol, and filtering its tool list.
 
 OpenAI: system/user/assistant/tool messages (string or content parts, refusals
-included), a message's participant ``name``, tool-call arguments (a JSON string),
-legacy function calls, a predicted output, and the caller's end-user identifiers
-(``user``, ``safety_identifier``, ``metadata``). Anthropic: the system prompt, message
-text blocks, tool_use inputs, tool_result contents, documents (plain-text or
-content-block sources, titles and context), search results and ``metadata.user_id``.
-Tool definitions are schemas written by developers and are left as they are; so are
-images, files and audio, which are not text, and thinking blocks, whose signature
-covers their exact text.
+included), an assistant's reasoning, a message's participant ``name``, tool-call
+arguments (a JSON string), legacy function calls, a predicted output, and the
+caller's end-user identifiers (``user``, ``safety_identifier``, ``metadata``).
+Anthropic: the system prompt, message text blocks, tool_use inputs, tool_result
+contents, documents (plain-text or content-block sources, titles and context), search
+results and ``metadata.user_id``. Tool definitions are schemas written by developers
+and are left as they are; so are images, files and audio, which are not text, and
+thinking blocks, whose signature covers their exact text.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 from orgtwin.core.privacy import RequestMasker
 from orgtwin.proxy.errors import ForbiddenError
+from orgtwin.proxy.openai_protocol import REASONING
 from orgtwin.proxy.policy import ToolRules
 
 Mask = Callable[[str], str]
@@ -76,7 +77,8 @@ def mask_openai(body: dict[str, Any], masker: RequestMasker) -> None:
             continue
         if "content" in msg:
             msg["content"] = _mask_parts(msg["content"], mask)
-        _mask_fields(msg, ("name", "refusal"), mask)
+        # Reasoning goes back upstream as the answer restored it (REASONING).
+        _mask_fields(msg, ("name", "refusal", *REASONING), mask)
         for call in msg.get("tool_calls") or []:
             fn = call.get("function") if isinstance(call, dict) else None
             if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):

@@ -16,6 +16,11 @@ OnBlock = Callable[[str], None]
 _INPUT = {"function": "arguments", "custom": "input", "function_call": "arguments"}
 
 
+# Where OpenAI-compatible servers (DeepSeek, Ollama, OpenRouter and the like) put a
+# model's reasoning; goose shows it, and sends it back as "reasoning_content".
+REASONING = ("reasoning_content", "reasoning")
+
+
 def _kind(call: dict[str, Any]) -> str:
     """``function`` or ``custom``: the key of a tool call, or of a piece of one, that holds it."""
     kind = call.get("type")
@@ -30,8 +35,9 @@ def restore_completion(
     """Restore a non-streamed completion and replace forbidden tool calls by a notice."""
     for choice in body.get("choices") or []:
         msg = choice.get("message") or {}
-        if isinstance(msg.get("content"), str):
-            msg["content"] = rmap.restore(msg["content"])
+        for key in ("content", *REASONING):
+            if isinstance(msg.get(key), str):
+                msg[key] = rmap.restore(msg[key])
         notices: list[str] = []
         calls = msg.get("tool_calls")
         if isinstance(calls, list):
@@ -91,6 +97,8 @@ class _Choice:
     content: StreamRestorer
     tools: dict[int, _Tool] = field(default_factory=dict)
     legacy: _Tool | None = None
+    # One restorer per reasoning field in use, until the answer proper starts.
+    reasoning: dict[str, StreamRestorer] = field(default_factory=dict)
     allowed: int = 0
     finished: bool = False
 
@@ -121,6 +129,12 @@ class StreamTransformer:
             st = self._choice(index)
             delta = choice.get("delta") or {}
             choice["delta"] = delta
+            for key in REASONING:
+                if isinstance(delta.get(key), str):
+                    self._reason(st, delta, key)
+            if st.reasoning and (delta.get("content") or delta.get("tool_calls")):
+                # The reasoning is over: what it held back comes before the answer.
+                _end_reasoning(st, delta)
             if isinstance(delta.get("content"), str):
                 delta["content"] = st.content.feed(delta["content"])
             if delta.get("tool_calls"):
@@ -136,6 +150,12 @@ class StreamTransformer:
                     choice["finish_reason"] = "stop"
         out.append(obj)
         return out
+
+    def _reason(self, st: _Choice, delta: dict[str, Any], key: str) -> None:
+        restorer = st.reasoning.get(key)
+        if restorer is None:
+            restorer = st.reasoning[key] = StreamRestorer(self._rmap)
+        delta[key] = restorer.feed(delta[key])
 
     def _tools(self, st: _Choice, delta: dict[str, Any]) -> None:
         kept = []
@@ -183,6 +203,7 @@ class StreamTransformer:
     def _flush(self, index: int, st: _Choice) -> dict[str, Any] | None:
         st.finished = True
         delta: dict[str, Any] = {}
+        _end_reasoning(st, delta)
         text = st.content.flush()
         if text:
             delta["content"] = text
@@ -216,6 +237,15 @@ class StreamTransformer:
         return out
 
 
+def _end_reasoning(st: _Choice, delta: dict[str, Any]) -> None:
+    """Append what the reasoning restorers hold back to ``delta``; the reasoning is over."""
+    for key, restorer in st.reasoning.items():
+        rest = restorer.flush()
+        if rest:
+            delta[key] = (delta.get(key) or "") + rest
+    st.reasoning.clear()
+
+
 def _feed(tool: _Tool, spec: Any) -> None:
     """Restore the piece of a call's input that this delta carries, if any."""
     field = _INPUT[tool.kind]
@@ -231,8 +261,9 @@ def _append(holder: dict[str, Any], kind: str, rest: str) -> None:
 
 def _merge(delta: dict[str, Any], tail: dict[str, Any]) -> None:
     """Append flushed text and tool-call inputs to a chunk's delta, in stream order."""
-    if tail.get("content"):
-        delta["content"] = (delta.get("content") or "") + tail["content"]
+    for key in ("content", *REASONING):
+        if tail.get(key):
+            delta[key] = (delta.get(key) or "") + tail[key]
     for extra in tail.get("tool_calls") or []:
         calls = delta.setdefault("tool_calls", [])
         same = next((c for c in calls if c.get("index") == extra["index"]), None)

@@ -69,6 +69,12 @@ class Script:
     finish_with_last: bool = False
     # A Set-Cookie header on every answer, as providers behind CDNs send.
     set_cookie: str = ""
+    # OpenAI only: the model's reasoning, sent before the text in the field that
+    # OpenAI-compatible servers use ("reasoning_content"; Ollama and OpenRouter say
+    # "reasoning"), cut like the text unless ``reasoning_chunks`` gives the pieces.
+    reasoning: str = ""
+    reasoning_field: Literal["reasoning_content", "reasoning"] = "reasoning_content"
+    reasoning_chunks: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -306,6 +312,8 @@ def _openai_finish(script: Script) -> str:
 
 def _openai_whole(model: str, text: str, script: Script) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": text or None}
+    if script.reasoning:
+        message[script.reasoning_field] = script.reasoning
     if script.tool_calls and script.tool_calls[0].kind == "legacy":
         call = script.tool_calls[0]
         message["function_call"] = {"name": call.name, "arguments": call.arguments}
@@ -343,6 +351,8 @@ def _openai_events(model: str, text: str, script: Script) -> list[bytes]:
         )
 
     out = [chunk({"role": "assistant", "content": ""})]
+    thought = _pieces(script.reasoning, script.chunk_size, script.reasoning_chunks)
+    out.extend(chunk({script.reasoning_field: piece}) for piece in thought if piece)
     pieces = _pieces(text, script.chunk_size, script.chunks)
     if script.finish_with_last and pieces and not script.tool_calls:
         out.extend(chunk({"content": piece}) for piece in pieces[:-1])
