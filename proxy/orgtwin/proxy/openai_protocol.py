@@ -100,6 +100,8 @@ class _Choice:
     # One restorer per reasoning field in use, until the answer proper starts.
     reasoning: dict[str, StreamRestorer] = field(default_factory=dict)
     allowed: int = 0
+    # Tool calls have started: the text before them is over.
+    calling: bool = False
     finished: bool = False
 
 
@@ -137,6 +139,14 @@ class StreamTransformer:
                 _end_reasoning(st, delta)
             if isinstance(delta.get("content"), str):
                 delta["content"] = st.content.feed(delta["content"])
+            calls = bool(delta.get("tool_calls")) or isinstance(delta.get("function_call"), dict)
+            if calls and not st.calling:
+                st.calling = True
+                # Clients such as goose read a chunk that starts tool calls for its calls
+                # alone: the text before them, held-back tail included, goes first.
+                text = (delta.pop("content", None) or "") + st.content.flush()
+                if text:
+                    out.append(self._wrap(index, {"content": text}))
             if delta.get("tool_calls"):
                 self._tools(st, delta)
             if isinstance(delta.get("function_call"), dict):
@@ -219,9 +229,11 @@ class StreamTransformer:
             rest = st.legacy.restorer.flush()
             if rest:
                 delta["function_call"] = {"arguments": rest}
-        if not delta:
-            return None
-        # Copied only when text is flushed, not for every chunk.
+        return self._wrap(index, delta) if delta else None
+
+    def _wrap(self, index: int, delta: dict[str, Any]) -> dict[str, Any]:
+        """A chunk of its own for ``delta``, with the id, model and the like of the latest."""
+        # Copied only when held-back text is sent on its own, not for every chunk.
         extra = {k: v for k, v in self._last.items() if k not in ("choices", "usage")}
         extra["choices"] = [{"index": index, "delta": delta, "finish_reason": None}]
         return extra
