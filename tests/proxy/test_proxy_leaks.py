@@ -69,6 +69,7 @@ def _openai_body(slots: list[str], parts: bool, stream: bool) -> dict[str, Any]:
                 "refusal": attachment,
                 "reasoning_content": assistant,
                 "reasoning": attachment,
+                "function_call": {"name": "lookup", "arguments": json.dumps({"q": args})},
             },
             {
                 "role": "assistant",
@@ -82,6 +83,15 @@ def _openai_body(slots: list[str], parts: bool, stream: bool) -> dict[str, Any]:
                 ],
             },
             {"role": "tool", "tool_call_id": "c1", "content": result},
+            # A custom tool's call: free-text input, restored in the answer that made it.
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "c2", "type": "custom", "custom": {"name": "shell", "input": args}}
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c2", "content": result},
             {"role": "user", "content": last},
         ],
     }

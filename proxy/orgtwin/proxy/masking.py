@@ -79,13 +79,21 @@ def mask_openai(body: dict[str, Any], masker: RequestMasker) -> None:
             msg["content"] = _mask_parts(msg["content"], mask)
         # Reasoning goes back upstream as the answer restored it (REASONING).
         _mask_fields(msg, ("name", "refusal", *REASONING), mask)
+        # Calls in the history carry their input as the answer restored it.
         for call in msg.get("tool_calls") or []:
-            fn = call.get("function") if isinstance(call, dict) else None
-            if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
-                fn["arguments"] = mask_json_text(fn["arguments"], mask)
-        legacy = msg.get("function_call")
-        if isinstance(legacy, dict) and isinstance(legacy.get("arguments"), str):
-            legacy["arguments"] = mask_json_text(legacy["arguments"], mask)
+            if isinstance(call, dict):
+                _mask_arguments(call.get("function"), mask)
+                custom = call.get("custom")
+                if isinstance(custom, dict):
+                    # A custom tool's input is free text, not JSON.
+                    _mask_fields(custom, ("input",), mask)
+        _mask_arguments(msg.get("function_call"), mask)
+
+
+def _mask_arguments(fn: Any, mask: Mask) -> None:
+    """A function call's arguments: JSON text, masked leaf by leaf."""
+    if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
+        fn["arguments"] = mask_json_text(fn["arguments"], mask)
 
 
 def _mask_anthropic_blocks(content: Any, mask: Mask) -> Any:
@@ -164,12 +172,18 @@ def _keep_allowed(
     tools = body.get(key)
     if not isinstance(tools, list):
         return None
-    kept = [t for t in tools if rules.allows(name(t))]
+    kept: list[Any] = []
+    removed: list[str] = []
+    for tool in tools:
+        if rules.allows(name(tool)):
+            kept.append(tool)
+        else:
+            removed.append(name(tool))
     if kept:
         body[key] = kept
     else:
         body.pop(key)
-    return [name(t) for t in tools if not rules.allows(name(t))]
+    return removed
 
 
 def _drop_choice(body: dict[str, Any], key: str, tools: str, removed: list[str], name: str) -> None:
