@@ -279,6 +279,18 @@ def test_models_health_ready_and_metrics(proxy: Proxy) -> None:
     assert httpx.get(f"{proxy.url}/v1/models").status_code == 401
 
 
+def test_responses_api_gets_a_clear_error_naming_the_endpoint_to_use(proxy: Proxy) -> None:
+    """goose would send some OpenAI models to /v1/responses; the proxy serves chat only."""
+    with proxy.client() as client:
+        r = client.post("/v1/responses", json={"model": "gpt-test", "input": f"mail {EMAIL}"})
+    assert r.status_code == 404
+    error = r.json()["error"]
+    assert error["code"] == "unsupported_endpoint"
+    assert "/v1/chat/completions" in error["message"]
+    # Nothing was forwarded: the upstream never saw the text.
+    assert all(EMAIL not in req.raw.decode() for req in proxy.upstream.requests)
+
+
 def test_anthropic_feature_headers_pass_through_but_credentials_do_not(proxy: Proxy) -> None:
     headers = {"anthropic-version": "2023-06-01", "anthropic-beta": "tools-2024-04-04"}
     with proxy.client() as client:

@@ -25,7 +25,10 @@ class OperatorSettings(BaseServiceSettings):
         description="Base URL of the privacy proxy Service; goose sends every LLM call here.",
     )
     proxy_openai_base_path: str = Field(
-        default="v1/chat/completions",
+        # The leading slash makes goose treat the path as its own choice and keep to chat
+        # completions for every model; with its default spelling goose sends some OpenAI
+        # models (gpt-5 codex, gpt-5.4) to the Responses API, which the proxy does not serve.
+        default="/v1/chat/completions",
         description="Path of the proxy's OpenAI-compatible chat endpoint (goose OPENAI_BASE_PATH).",
     )
     api_url: str = Field(

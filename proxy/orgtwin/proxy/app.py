@@ -120,6 +120,17 @@ def create_app(
     async def messages(request: Request) -> Response:
         return await relay.handle(request, "anthropic")
 
+    @app.post("/v1/responses")
+    async def responses() -> Response:
+        # goose sends some OpenAI models here unless its base path names chat completions.
+        err = ProxyError(
+            "the OpenAI Responses API is not served by the orgtwin proxy: use"
+            " /v1/chat/completions (goose: OPENAI_BASE_PATH=/v1/chat/completions)",
+            status=404,
+            kind="unsupported_endpoint",
+        )
+        return error_response("openai", err)
+
     @app.get("/v1/models")
     async def models(request: Request) -> Response:
         state: ProxyState = request.app.state.proxy
