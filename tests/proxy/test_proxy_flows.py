@@ -64,26 +64,33 @@ def test_tool_call_arguments_are_restored(proxy: Proxy, protocol: str, stream: b
     assert seen.finish in ("tool_calls", "tool_use")
 
 
+@pytest.mark.parametrize("field", ["content", "reasoning_content"])
 @pytest.mark.parametrize("kind", ["function", "legacy"])
 def test_text_before_a_tool_call_is_complete_before_the_call_starts(
-    proxy: Proxy, kind: str
+    proxy: Proxy, kind: str, field: str
 ) -> None:
     """goose reads a chunk that starts tool calls for its calls alone, ignoring its text.
 
-    The text ends in "EMAIL", which could still become a placeholder, so the proxy held
-    it back; it must reach the client before the call, in a chunk without calls.
+    The text (or, from a reasoning model that says nothing else, the reasoning) ends in
+    "EMAIL", which could still become a placeholder, so the proxy held it back; it must
+    reach the client before the call, in a chunk without calls.
     """
-    text = "Mail it to them. Checking the EMAIL"
+    said = "Mail it to them. Checking the EMAIL"
     call_ = ToolCall("send_mail", json.dumps({"to": "x"}), kind)  # type: ignore[arg-type]
-    proxy.upstream.script("caller", Script(text=text, tool_calls=(call_,), chunk_size=7))
+    script = (
+        Script(text=said, tool_calls=(call_,), chunk_size=7)
+        if field == "content"
+        else Script(text="", reasoning=said, tool_calls=(call_,), chunk_size=7)
+    )
+    proxy.upstream.script("caller", script)
     with proxy.client() as client:
         seen = call("openai", client, user(f"mail {EMAIL}", "openai", model="caller", stream=True))
     deltas = [c["delta"] for e in seen.events for c in e.get("choices") or []]
     first_call = next(
         i for i, d in enumerate(deltas) if d.get("tool_calls") or d.get("function_call")
     )
-    assert "".join(d.get("content") or "" for d in deltas[:first_call]) == text
-    assert not deltas[first_call].get("content")
+    assert "".join(d.get(field) or "" for d in deltas[:first_call]) == said
+    assert not deltas[first_call].get(field)
     assert seen.tools == [{"name": "send_mail", "arguments": json.dumps({"to": "x"})}]
 
 

@@ -134,19 +134,23 @@ class StreamTransformer:
             for key in REASONING:
                 if isinstance(delta.get(key), str):
                     self._reason(st, delta, key)
-            if st.reasoning and (delta.get("content") or delta.get("tool_calls")):
+            calls = bool(delta.get("tool_calls")) or isinstance(delta.get("function_call"), dict)
+            if st.reasoning and (delta.get("content") or calls):
                 # The reasoning is over: what it held back comes before the answer.
                 _end_reasoning(st, delta)
             if isinstance(delta.get("content"), str):
                 delta["content"] = st.content.feed(delta["content"])
-            calls = bool(delta.get("tool_calls")) or isinstance(delta.get("function_call"), dict)
             if calls and not st.calling:
                 st.calling = True
                 # Clients such as goose read a chunk that starts tool calls for its calls
-                # alone: the text before them, held-back tail included, goes first.
+                # alone: what came before them (reasoning, then text, held-back tails
+                # included) goes first, in a chunk of its own.
+                before = {k: delta.pop(k) for k in REASONING if delta.get(k)}
                 text = (delta.pop("content", None) or "") + st.content.flush()
                 if text:
-                    out.append(self._wrap(index, {"content": text}))
+                    before["content"] = text
+                if before:
+                    out.append(self._wrap(index, before))
             if delta.get("tool_calls"):
                 self._tools(st, delta)
             if isinstance(delta.get("function_call"), dict):
