@@ -21,6 +21,10 @@ _INPUT = {"function": "arguments", "custom": "input", "function_call": "argument
 REASONING = ("reasoning_content", "reasoning")
 
 
+# Delta fields that need more than the text's restorer.
+_BESIDE_TEXT = frozenset({*REASONING, "tool_calls", "function_call"})
+
+
 def _kind(call: dict[str, Any]) -> str:
     """``function`` or ``custom``: the key of a tool call, or of a piece of one, that holds it."""
     kind = call.get("type")
@@ -131,30 +135,15 @@ class StreamTransformer:
             st = self._choice(index)
             delta = choice.get("delta") or {}
             choice["delta"] = delta
-            for key in REASONING:
-                if isinstance(delta.get(key), str):
-                    self._reason(st, delta, key)
-            calls = bool(delta.get("tool_calls")) or isinstance(delta.get("function_call"), dict)
-            if st.reasoning and (delta.get("content") or calls):
-                # The reasoning is over: what it held back comes before the answer.
-                _end_reasoning(st, delta)
-            if isinstance(delta.get("content"), str):
-                delta["content"] = st.content.feed(delta["content"])
-            if calls and not st.calling:
-                st.calling = True
-                # Clients such as goose read a chunk that starts tool calls for its calls
-                # alone: what came before them (reasoning, then text, held-back tails
-                # included) goes first, in a chunk of its own.
-                before = {k: delta.pop(k) for k in REASONING if delta.get(k)}
-                text = (delta.pop("content", None) or "") + st.content.flush()
-                if text:
-                    before["content"] = text
-                if before:
-                    out.append(self._wrap(index, before))
-            if delta.get("tool_calls"):
-                self._tools(st, delta)
-            if isinstance(delta.get("function_call"), dict):
-                self._legacy(st, delta)
+            text = delta.get("content")
+            if _BESIDE_TEXT.isdisjoint(delta):
+                # Most chunks carry text alone: one set test instead of the look-ups below.
+                if isinstance(text, str):
+                    if st.reasoning and text:
+                        _end_reasoning(st, delta)
+                    delta["content"] = st.content.feed(text)
+            else:
+                self._rich(index, st, delta, out)
             if choice.get("finish_reason"):
                 # What was held back belongs after what this chunk already carries.
                 tail = self._flush(index, st)
@@ -164,6 +153,33 @@ class StreamTransformer:
                     choice["finish_reason"] = "stop"
         out.append(obj)
         return out
+
+    def _rich(self, index: int, st: _Choice, delta: dict[str, Any], out: list[Any]) -> None:
+        """A delta with reasoning or calls, besides or instead of text."""
+        for key in REASONING:
+            if isinstance(delta.get(key), str):
+                self._reason(st, delta, key)
+        calls = bool(delta.get("tool_calls")) or isinstance(delta.get("function_call"), dict)
+        if st.reasoning and (delta.get("content") or calls):
+            # The reasoning is over: what it held back comes before the answer.
+            _end_reasoning(st, delta)
+        if isinstance(delta.get("content"), str):
+            delta["content"] = st.content.feed(delta["content"])
+        if calls and not st.calling:
+            st.calling = True
+            # Clients such as goose read a chunk that starts tool calls for its calls
+            # alone: what came before them (reasoning, then text, held-back tails
+            # included) goes first, in a chunk of its own.
+            before = {k: delta.pop(k) for k in REASONING if delta.get(k)}
+            text = (delta.pop("content", None) or "") + st.content.flush()
+            if text:
+                before["content"] = text
+            if before:
+                out.append(self._wrap(index, before))
+        if delta.get("tool_calls"):
+            self._tools(st, delta)
+        if isinstance(delta.get("function_call"), dict):
+            self._legacy(st, delta)
 
     def _reason(self, st: _Choice, delta: dict[str, Any], key: str) -> None:
         restorer = st.reasoning.get(key)
