@@ -19,7 +19,7 @@ from typing import Any
 
 from orgtwin.core.privacy import RequestMasker
 from orgtwin.proxy.errors import ForbiddenError
-from orgtwin.proxy.openai_protocol import REASONING
+from orgtwin.proxy.openai_protocol import CALL_INPUT, REASONING
 from orgtwin.proxy.policy import ToolRules
 
 Mask = Callable[[str], str]
@@ -79,21 +79,21 @@ def mask_openai(body: dict[str, Any], masker: RequestMasker) -> None:
             msg["content"] = _mask_parts(msg["content"], mask)
         # Reasoning goes back upstream as the answer restored it (REASONING).
         _mask_fields(msg, ("name", "refusal", *REASONING), mask)
-        # Calls in the history carry their input as the answer restored it.
+        # Calls in the history carry their input as the answer restored it (CALL_INPUT).
         for call in msg.get("tool_calls") or []:
             if isinstance(call, dict):
-                _mask_arguments(call.get("function"), mask)
-                custom = call.get("custom")
-                if isinstance(custom, dict):
-                    # A custom tool's input is free text, not JSON.
-                    _mask_fields(custom, ("input",), mask)
-        _mask_arguments(msg.get("function_call"), mask)
+                _mask_call_input(call, "function", mask)
+                _mask_call_input(call, "custom", mask)
+        _mask_call_input(msg, "function_call", mask)
 
 
-def _mask_arguments(fn: Any, mask: Mask) -> None:
-    """A function call's arguments: JSON text, masked leaf by leaf."""
-    if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
-        fn["arguments"] = mask_json_text(fn["arguments"], mask)
+def _mask_call_input(holder: dict[str, Any], kind: str, mask: Mask) -> None:
+    """The input of the call ``holder[kind]``: JSON arguments leaf by leaf, else free text."""
+    spec = holder.get(kind)
+    field = CALL_INPUT[kind]
+    if isinstance(spec, dict) and isinstance(spec.get(field), str):
+        is_json = field == "arguments"
+        spec[field] = mask_json_text(spec[field], mask) if is_json else mask(spec[field])
 
 
 def _mask_anthropic_blocks(content: Any, mask: Mask) -> Any:
@@ -105,8 +105,8 @@ def _mask_anthropic_blocks(content: Any, mask: Mask) -> Any:
         if not isinstance(block, dict):
             continue
         kind = block.get("type")
-        if kind == "text" and isinstance(block.get("text"), str):
-            block["text"] = mask(block["text"])
+        if kind == "text":
+            _mask_fields(block, ("text",), mask)
         elif kind == "tool_use" and "input" in block:
             block["input"] = mask_tree(block["input"], mask)
         elif kind == "tool_result" and "content" in block:

@@ -13,7 +13,8 @@ OnBlock = Callable[[str], None]
 
 # Where a call names its tool and carries its input: a function tool call (JSON
 # arguments), a custom tool call (free text) or a legacy ``function_call`` message field.
-_INPUT = {"function": "arguments", "custom": "input", "function_call": "arguments"}
+# Answers restore these fields; requests mask them again in the history (masking.py).
+CALL_INPUT = {"function": "arguments", "custom": "input", "function_call": "arguments"}
 
 
 # Where OpenAI-compatible servers (DeepSeek, Ollama, OpenRouter and the like) put a
@@ -47,7 +48,8 @@ def restore_completion(
         if isinstance(calls, list):
             kept = []
             for call in calls:
-                notice = _police(call.get(_kind(call)), _kind(call), rmap, rules, on_block)
+                kind = _kind(call)
+                notice = _police(call.get(kind), kind, rmap, rules, on_block)
                 if notice is None:
                     kept.append(call)
                 else:
@@ -81,7 +83,7 @@ def _police(
     if not rules.allows(name):
         on_block(name)
         return blocked_notice(name)
-    field = _INPUT[kind]
+    field = CALL_INPUT[kind]
     if isinstance(spec.get(field), str):
         spec[field] = rmap.restore(spec[field], json_escape=field == "arguments")
     return None
@@ -91,7 +93,7 @@ def _police(
 class _Tool:
     blocked: bool
     client_index: int
-    # The key of the deltas that carry this call's input: see _INPUT.
+    # The key of the deltas that carry this call's input: see CALL_INPUT.
     kind: str
     restorer: StreamRestorer
 
@@ -219,7 +221,7 @@ class StreamTransformer:
         """A call's first piece names its tool: decide once whether the call may pass."""
         name = str(spec.get("name", "")) if isinstance(spec, dict) else ""
         blocked = not self._rules.allows(name)
-        restorer = StreamRestorer(self._rmap, json_escape=_INPUT[kind] == "arguments")
+        restorer = StreamRestorer(self._rmap, json_escape=CALL_INPUT[kind] == "arguments")
         tool = _Tool(blocked, st.allowed, kind, restorer)
         if blocked:
             self._on_block(name)
@@ -242,7 +244,9 @@ class StreamTransformer:
             if not tool.blocked:
                 rest = tool.restorer.flush()
                 if rest:
-                    calls.append({"index": tool.client_index, tool.kind: {_INPUT[tool.kind]: rest}})
+                    calls.append(
+                        {"index": tool.client_index, tool.kind: {CALL_INPUT[tool.kind]: rest}}
+                    )
         if calls:
             delta["tool_calls"] = calls
         if st.legacy is not None and not st.legacy.blocked:
@@ -280,14 +284,14 @@ def _end_reasoning(st: _Choice, delta: dict[str, Any]) -> None:
 
 def _feed(tool: _Tool, spec: Any) -> None:
     """Restore the piece of a call's input that this delta carries, if any."""
-    field = _INPUT[tool.kind]
+    field = CALL_INPUT[tool.kind]
     if isinstance(spec, dict) and isinstance(spec.get(field), str):
         spec[field] = tool.restorer.feed(spec[field])
 
 
 def _append(holder: dict[str, Any], kind: str, rest: str) -> None:
     spec = holder.setdefault(kind, {})
-    field = _INPUT[kind]
+    field = CALL_INPUT[kind]
     spec[field] = (spec.get(field) or "") + rest
 
 
@@ -303,6 +307,6 @@ def _merge(delta: dict[str, Any], tail: dict[str, Any]) -> None:
             calls.append(extra)
             continue
         kind = next(k for k in extra if k != "index")
-        _append(same, kind, extra[kind][_INPUT[kind]])
+        _append(same, kind, extra[kind][CALL_INPUT[kind]])
     if tail.get("function_call"):
         _append(delta, "function_call", tail["function_call"]["arguments"])
