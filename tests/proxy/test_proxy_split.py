@@ -40,33 +40,38 @@ def _splits(text: str, *placeholders: str) -> Iterator[tuple[tuple[str, str], ob
             yield (text[:k], text[k:]), (placeholder, k - at)
 
 
-@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
-def test_text_delta_split_at_every_offset(proxy: Proxy, protocol: str) -> None:
-    answer = f"Done: {PERSON_PH} got it at {EMAIL_PH}."
+@pytest.mark.parametrize(
+    ("protocol", "field"),
+    [
+        ("openai", "content"),
+        ("anthropic", "content"),
+        ("openai", "reasoning_content"),
+        ("openai", "reasoning"),
+    ],
+)
+def test_text_delta_split_at_every_offset(proxy: Proxy, protocol: str, field: str) -> None:
+    """The answer's text; from OpenAI-compatible servers also their reasoning, a third
+    text stream restored like the answer."""
+    said = f"Done: {PERSON_PH} got it at {EMAIL_PH}."
     expected = f"Done: {NAME} got it at {EMAIL}."
     with proxy.client() as client:
-        for chunks, cut in _splits(answer, PERSON_PH, EMAIL_PH):
-            proxy.upstream.script("split", Script(text=answer, chunks=chunks))
-            seen = call(protocol, client, user(PROMPT, protocol, model="split", stream=True))
-            assert seen.text == expected, cut
-
-
-@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
-def test_reasoning_delta_split_at_every_offset(proxy: Proxy, field: str) -> None:
-    """OpenAI-compatible reasoning is a third text stream, restored like the answer."""
-    thought = f"Ask {PERSON_PH} about {EMAIL_PH} first"
-    expected = f"Ask {NAME} about {EMAIL} first"
-    with proxy.client() as client:
-        for chunks, cut in _splits(thought, PERSON_PH, EMAIL_PH):
-            script = Script(
-                text="ok",
-                reasoning=thought,
-                reasoning_field=field,  # type: ignore[arg-type]
-                reasoning_chunks=chunks,
+        for chunks, cut in _splits(said, PERSON_PH, EMAIL_PH):
+            script = (
+                Script(text=said, chunks=chunks)
+                if field == "content"
+                else Script(
+                    text="ok",
+                    reasoning=said,
+                    reasoning_field=field,  # type: ignore[arg-type]
+                    reasoning_chunks=chunks,
+                )
             )
             proxy.upstream.script("split", script)
-            seen = call("openai", client, user(PROMPT, "openai", model="split", stream=True))
-            assert (seen.reasoning, seen.text) == (expected, "ok"), cut
+            seen = call(protocol, client, user(PROMPT, protocol, model="split", stream=True))
+            if field == "content":
+                assert seen.text == expected, cut
+            else:
+                assert (seen.reasoning, seen.text) == (expected, "ok"), cut
 
 
 @pytest.mark.parametrize(
