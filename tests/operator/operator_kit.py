@@ -137,6 +137,22 @@ def wait_for(
     )
 
 
+def eventually(assertion: Callable[[], None], timeout: float, interval: float = 1.0) -> None:
+    """Retry ``assertion`` until it passes; after ``timeout`` (x slack), its own failure.
+
+    For end states an operator reaches in more than one pass: a pass killed half-way
+    leaves leftovers that the next process removes, after it has started.
+    """
+    deadline = time.monotonic() + timeout * SLACK
+    while time.monotonic() < deadline:
+        try:
+            assertion()
+            return
+        except AssertionError:
+            time.sleep(interval)
+    assertion()
+
+
 class Objects:
     """Create and inspect orgtwin objects in one namespace."""
 
