@@ -147,15 +147,23 @@ def test_sigkill_at_random_moments_converges(
         proc.stop()
 
 
-def test_sessions_created_while_down_are_caught_up(
-    cluster: object, bare: Objects, tmp_path: Path
-) -> None:
+def _active_then_stopped(
+    cluster: object, bare: Objects, tmp_path: Path, session: str
+) -> OperatorProcess:
+    """An operator that brought ``session`` (alice's, finance) to Active, then shut down."""
     proc = operator_for(cluster, bare, tmp_path / "operator.log").start()
     bare.profile("finance")
     bare.user("alice")
-    bare.session("before", "alice")
-    bare.wait_phase("before", "Active")
+    bare.session(session, "alice")
+    bare.wait_phase(session, "Active")
     assert proc.stop() == 0  # clean shutdown on SIGTERM
+    return proc
+
+
+def test_sessions_created_while_down_are_caught_up(
+    cluster: object, bare: Objects, tmp_path: Path
+) -> None:
+    proc = _active_then_stopped(cluster, bare, tmp_path, "before")
     for i in range(10):
         bare.session(f"down{i}", "alice")
     bare.patch_spec(S, "before", {"desiredState": "Paused"})
@@ -175,12 +183,7 @@ def test_a_token_left_by_a_killed_pass_is_removed_by_the_next_process(
     cluster: object, bare: Objects, tmp_path: Path
 ) -> None:
     """The state a kill leaves between recording Completed and deleting the token Secret."""
-    proc = operator_for(cluster, bare, tmp_path / "operator.log").start()
-    bare.profile("finance")
-    bare.user("alice")
-    bare.session("cut", "alice")
-    bare.wait_phase("cut", "Active")
-    assert proc.stop() == 0
+    proc = _active_then_stopped(cluster, bare, tmp_path, "cut")
     # What the killed pass had done: the request, the terminal phase with the Secret's
     # name (written first, on purpose), the pod deleted; the Secret still there.
     bare.patch_spec(S, "cut", {"desiredState": "Completed"})
