@@ -150,9 +150,95 @@ def anthropic(client: httpx.Client, body: dict[str, Any]) -> Seen:
         return seen
 
 
+_CALL_ITEMS = {"function_call": "arguments", "custom_tool_call": "input"}
+# A streamed text's or input's ``.done`` event and the field with the whole of it.
+_DONE_FIELDS = {
+    "response.output_text.done": "text",
+    "response.refusal.done": "refusal",
+    "response.reasoning_summary_text.done": "text",
+    "response.reasoning_text.done": "text",
+    "response.function_call_arguments.done": "arguments",
+    "response.custom_tool_call_input.done": "input",
+}
+
+
+def _responses_output(seen: Seen, output: list[dict[str, Any]]) -> None:
+    """Text, reasoning and tool calls of a response's output items, as goose reads them."""
+    texts = []
+    for item in output:
+        if item["type"] == "message":
+            texts.append("".join(p.get("text") or p.get("refusal") or "" for p in item["content"]))
+        elif item["type"] == "reasoning":
+            seen.reasoning += "".join(p["text"] for p in item.get("summary") or [])
+        elif item["type"] in _CALL_ITEMS:
+            value = item[_CALL_ITEMS[item["type"]]]
+            seen.tools.append({"name": item["name"], "arguments": value})
+    seen.text = "\n".join(texts)
+    seen.finish = "tool_calls" if seen.tools else "stop"
+
+
+def responses(client: httpx.Client, body: dict[str, Any]) -> Seen:
+    """An OpenAI Responses call. A stream must be consistent, as goose relies on it: events
+    numbered from 0 without gaps, and every ``.done`` text, input and final item equal to
+    its deltas. The text and reasoning are the deltas' (goose shows those), the tool
+    calls those of the completed response (goose takes them from there)."""
+    if not body.get("stream"):
+        r = client.post("/v1/responses", json=body)
+        data = r.json()
+        if r.status_code != 200:
+            return Seen(r.status_code, error=data)
+        seen = Seen(200, events=[data])
+        _responses_output(seen, data["output"])
+        return seen
+    with client.stream("POST", "/v1/responses", json=body) as r:
+        if r.status_code != 200:
+            r.read()
+            return Seen(r.status_code, error=r.json())
+        seen = Seen(200)
+        deltas: dict[tuple[str, Any], str] = {}
+        for name, data in _sse_events(r):
+            obj = json.loads(data)
+            assert (obj["type"], obj["sequence_number"]) == (name, len(seen.events)), obj
+            seen.events.append(obj)
+            kind = obj["type"]
+            key = (kind.rsplit(".", 1)[0], obj.get("item_id"))
+            if kind == "error":
+                seen.error = obj
+            elif kind.endswith(".delta"):
+                deltas[key] = deltas.get(key, "") + obj["delta"]
+            elif kind in _DONE_FIELDS:
+                whole = obj[_DONE_FIELDS[kind]]
+                assert whole == deltas.get(key, ""), (kind, whole, deltas.get(key))
+            elif kind == "response.completed":
+                seen.done = True
+                _responses_output(seen, obj["response"]["output"])
+        streamed = Seen(200)
+        for (kind, _), text in deltas.items():
+            if kind == "response.output_text":
+                streamed.text += ("\n" if streamed.text else "") + text
+            elif kind == "response.reasoning_summary_text":
+                streamed.reasoning += text
+        if seen.done:
+            assert (seen.text, seen.reasoning) == (streamed.text, streamed.reasoning)
+        seen.text, seen.reasoning = streamed.text, streamed.reasoning
+        return seen
+
+
 def call(protocol: str, client: httpx.Client, body: dict[str, Any]) -> Seen:
+    if protocol == "responses":
+        return responses(client, body)
     return openai(client, body) if protocol == "openai" else anthropic(client, body)
 
 
+def last_user_text(protocol: str, body: dict[str, Any]) -> str:
+    """The last user message's text in a request body, as the upstream received it."""
+    if protocol == "responses":
+        return str(body["input"][-1]["content"][0]["text"])
+    return str(body["messages"][-1]["content"])
+
+
 def user(text: str, protocol: str, model: str = "echo", stream: bool = False) -> dict[str, Any]:
+    if protocol == "responses":
+        message = {"role": "user", "content": [{"type": "input_text", "text": text}]}
+        return {"model": model, "stream": stream, "input": [message]}
     return {"model": model, "stream": stream, "messages": [{"role": "user", "content": text}]}

@@ -12,7 +12,11 @@ from orgtwin.core import tokens
 
 pytestmark = pytest.mark.integration
 
-PATHS = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages"}
+PATHS = {
+    "openai": "/v1/chat/completions",
+    "anthropic": "/v1/messages",
+    "responses": "/v1/responses",
+}
 BODY = {"model": "echo", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
 
 
@@ -33,14 +37,14 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+@pytest.mark.parametrize("protocol", ["openai", "anthropic", "responses"])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_tokens_get_401_in_the_protocol_shape(proxy: Proxy, protocol: str, case: str) -> None:
     headers = CASES[case]
     r = httpx.post(f"{proxy.url}{PATHS[protocol]}", json=BODY, headers=headers)
     assert r.status_code == 401
     body = r.json()
-    if protocol == "openai":
+    if protocol != "anthropic":
         assert body["error"]["type"] == "authentication_error"
     else:
         assert body == {

@@ -16,7 +16,12 @@ from orgtwin.testing.upstream import FakeUpstream, Script, ThreadedServer
 
 pytestmark = pytest.mark.integration
 
-PROTOCOLS = pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+PROTOCOLS = pytest.mark.parametrize("protocol", ["openai", "anthropic", "responses"])
+PATHS = {
+    "openai": "/v1/chat/completions",
+    "anthropic": "/v1/messages",
+    "responses": "/v1/responses",
+}
 STREAMS = pytest.mark.parametrize("stream", [False, True])
 
 
@@ -56,7 +61,7 @@ def test_connect_error_is_a_502(orphan: Proxy, protocol: str, stream: bool) -> N
     with orphan.client() as client:
         seen = call(protocol, client, user("hi", protocol, stream=stream))
     assert seen.status == 502
-    if protocol == "openai":
+    if protocol != "anthropic":
         assert _kind(protocol, seen.error) == "upstream_unavailable"
     else:
         assert _kind(protocol, seen.error) == "api_error"
@@ -113,8 +118,11 @@ def test_upstream_status_errors(
 @PROTOCOLS
 @pytest.mark.parametrize("fault", ["truncate", "malformed", "error_event"])
 def test_broken_streams_end_with_an_error_event(proxy: Proxy, protocol: str, fault: str) -> None:
+    # The break comes after a few pieces of text: a Responses stream first announces the
+    # response, its message and the message's part.
+    after = 4 + (4 if protocol == "responses" else 0)
     proxy.upstream.script(
-        fault, Script(text="abcdefghijklmnop", chunk_size=2, fault=fault, fault_after=4)
+        fault, Script(text="abcdefghijklmnop", chunk_size=2, fault=fault, fault_after=after)
     )  # type: ignore[arg-type]
     with proxy.client() as client:
         seen = call(protocol, client, user("hi", protocol, model=fault, stream=True))
@@ -144,9 +152,8 @@ def test_malformed_non_stream_answer_is_a_502(proxy: Proxy, protocol: str) -> No
 @PROTOCOLS
 def test_client_disconnect_cancels_the_upstream_request(proxy: Proxy, protocol: str) -> None:
     proxy.upstream.script("long", Script(text="x" * 400, chunk_size=1, delay=0.02))
-    path = "/v1/chat/completions" if protocol == "openai" else "/v1/messages"
     body = {**user("hi", protocol, model="long", stream=True), "max_tokens": 5}
-    with proxy.client() as client, client.stream("POST", path, json=body) as response:
+    with proxy.client() as client, client.stream("POST", PATHS[protocol], json=body) as response:
         lines = response.iter_lines()
         for _ in range(6):
             next(lines)

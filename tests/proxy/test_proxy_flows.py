@@ -1,13 +1,17 @@
-"""Both protocols, stream and non-stream, over real sockets: masked upstream, restored client."""
+"""Every protocol, stream and non-stream, over real sockets: masked upstream, restored client.
+
+The protocols: OpenAI chat completions, Anthropic messages, and the OpenAI Responses API.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
 from conftest import PEOPLE, UPSTREAM_ANTHROPIC_KEY, UPSTREAM_OPENAI_KEY, Proxy
-from proxy_helpers import call, user
+from proxy_helpers import call, last_user_text, user
 
 from orgtwin.testing.upstream import Script, ToolCall
 
@@ -16,13 +20,14 @@ pytestmark = pytest.mark.integration
 NAME, EMAIL, EMP = PEOPLE[0]
 MESSAGE = f"Ask {NAME} ({EMP}) at {EMAIL} or +44 20 7946 0958 about card 4111 1111 1111 1111."
 SEEDS = [NAME, EMP, EMAIL, "+44 20 7946 0958", "4111 1111 1111 1111"]
-BOTH = pytest.mark.parametrize(
+EVERY_WAY = pytest.mark.parametrize(
     ("protocol", "stream"),
-    [("openai", False), ("openai", True), ("anthropic", False), ("anthropic", True)],
+    [(p, stream) for p in ("openai", "anthropic", "responses") for stream in (False, True)],
 )
+EVERY = pytest.mark.parametrize("protocol", ["openai", "anthropic", "responses"])
 
 
-@BOTH
+@EVERY_WAY
 def test_round_trip_masks_upstream_and_restores_client(
     proxy: Proxy, protocol: str, stream: bool
 ) -> None:
@@ -36,7 +41,7 @@ def test_round_trip_masks_upstream_and_restores_client(
     assert "[PERSON_" in sent
     assert "[EMAIL_" in sent
     assert "[CREDIT_CARD_" in sent
-    if protocol == "openai":
+    if protocol != "anthropic":
         assert received.headers["authorization"] == f"Bearer {UPSTREAM_OPENAI_KEY}"
     else:
         assert received.headers["x-api-key"] == UPSTREAM_ANTHROPIC_KEY
@@ -45,13 +50,13 @@ def test_round_trip_masks_upstream_and_restores_client(
     assert proxy.token() not in str(received.headers)
 
 
-@BOTH
+@EVERY_WAY
 def test_tool_call_arguments_are_restored(proxy: Proxy, protocol: str, stream: bool) -> None:
     proxy.upstream.script("tools", Script(text="", tool_calls=(ToolCall("send_mail", "{}"),)))
     with proxy.client() as client:
         # First learn the placeholder the proxy gives the email, from what the upstream saw.
         call(protocol, client, user(f"mail {EMAIL}", protocol, model="probe"))
-        masked = proxy.upstream.requests[-1].body["messages"][-1]["content"]
+        masked = last_user_text(protocol, proxy.upstream.requests[-1].body)
         placeholder = masked.removeprefix("mail ")
         args = json.dumps({"to": placeholder, "note": f"hi {placeholder.lower()}"})
         proxy.upstream.script(
@@ -102,7 +107,7 @@ def test_custom_tool_input_and_legacy_function_arguments_are_restored(
     """OpenAI's other call shapes: a custom tool's free-text input, a legacy function_call."""
     with proxy.client() as client:
         call("openai", client, user(f"mail {EMAIL}", "openai", model="probe"))
-        placeholder = proxy.upstream.requests[-1].body["messages"][-1]["content"].split()[-1]
+        placeholder = last_user_text("openai", proxy.upstream.requests[-1].body).split()[-1]
         args = f"send to {placeholder}" if kind == "custom" else json.dumps({"to": placeholder})
         script = Script(text="", tool_calls=(ToolCall("send_mail", args, kind),), chunk_size=3)
         proxy.upstream.script("tools", script)
@@ -129,7 +134,7 @@ def test_reasoning_of_openai_compatible_servers_is_restored(
     """
     with proxy.client() as client:
         call("openai", client, user(f"mail {EMAIL}", "openai", model="probe"))
-        placeholder = proxy.upstream.requests[-1].body["messages"][-1]["content"].split()[-1]
+        placeholder = last_user_text("openai", proxy.upstream.requests[-1].body).split()[-1]
         script = Script(
             text=f"Writing to {placeholder}.",
             reasoning=f"They want a mail to {placeholder.strip('[]')}",
@@ -198,23 +203,77 @@ def _anthropic_history() -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+def _responses_history() -> dict[str, Any]:
+    """A Responses request as goose sends it (the system prompt as the first input item,
+    parts typed input_text and output_text), plus the fields other callers fill."""
+    return {
+        "model": "echo",
+        "instructions": f"You assist {NAME}.",
+        "user": EMAIL,
+        "safety_identifier": EMAIL,
+        "metadata": {"requester": NAME},
+        "prompt": {"id": "pmpt_1", "variables": {"who": EMP}},
+        "input": [
+            {"role": "system", "content": [{"type": "input_text", "text": f"For {NAME}."}]},
+            {"role": "user", "content": [{"type": "input_text", "text": f"Reach {EMAIL}"}]},
+            {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": f"Looking up {NAME}"}],
+            },
+            {
+                "type": "reasoning",
+                "id": "rs_1",
+                "summary": [{"type": "summary_text", "text": f"{NAME} needs {EMP}"}],
+            },
+            {
+                "type": "function_call",
+                "call_id": "c1",
+                "name": "lookup",
+                "arguments": json.dumps({"q": EMP}),
+            },
+            {"type": "function_call_output", "call_id": "c1", "output": "+44 20 7946 0958"},
+            {"type": "custom_tool_call", "call_id": "c2", "name": "grep", "input": EMAIL},
+            {
+                "type": "custom_tool_call_output",
+                "call_id": "c2",
+                "output": [{"type": "input_text", "text": f"found {NAME}"}],
+            },
+            {"role": "user", "content": "thanks"},
+        ],
+    }
+
+
+_HISTORIES = {
+    "openai": ("/v1/chat/completions", _openai_history),
+    "anthropic": ("/v1/messages", _anthropic_history),
+    "responses": ("/v1/responses", _responses_history),
+}
+
+
+@EVERY
 def test_every_slot_of_the_history_is_masked(proxy: Proxy, protocol: str) -> None:
-    body = _openai_history() if protocol == "openai" else _anthropic_history()
-    path = "/v1/chat/completions" if protocol == "openai" else "/v1/messages"
+    path, history = _HISTORIES[protocol]
     with proxy.client() as client:
-        assert client.post(path, json=body).status_code == 200
+        assert client.post(path, json=history()).status_code == 200
     sent = proxy.upstream.requests[-1].raw.decode()
     assert not [s for s in (NAME, EMAIL, EMP, "+44 20 7946 0958") if s in sent]
+    if protocol == "responses":
+        # Masked in place: every item still there, in its shape.
+        items = proxy.upstream.requests[-1].body["input"]
+        assert [i.get("type", "message") for i in items] == [
+            i.get("type", "message") for i in _responses_history()["input"]
+        ]
+        assert json.loads(items[4]["arguments"])["q"].startswith("[EMPLOYEE_ID_")
 
 
-@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+@EVERY
 def test_session_cache_restores_placeholders_from_earlier_turns(
     proxy: Proxy, protocol: str
 ) -> None:
     with proxy.client(session="s-cache") as client:
         call(protocol, client, user(f"remember {EMAIL}", protocol))
-        placeholder = proxy.upstream.requests[-1].body["messages"][-1]["content"].split()[-1]
+        placeholder = last_user_text(protocol, proxy.upstream.requests[-1].body).split()[-1]
         proxy.upstream.script("recall", Script(text=f"It was {placeholder}."))
         seen = call(protocol, client, user("who was it?", protocol, model="recall"))
     assert seen.text == f"It was {EMAIL}."
@@ -224,25 +283,25 @@ def test_session_cache_restores_placeholders_from_earlier_turns(
     assert seen.text == f"It was {placeholder}."
 
 
-@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+@EVERY
 def test_detect_mode_forwards_unchanged_and_counts(proxy: Proxy, protocol: str) -> None:
     with proxy.client("detect") as client:
         seen = call(protocol, client, user(MESSAGE, protocol, stream=True))
         metrics = client.get("/metrics").text
     assert seen.text == MESSAGE
-    assert proxy.upstream.requests[-1].body["messages"][-1]["content"] == MESSAGE
+    assert last_user_text(protocol, proxy.upstream.requests[-1].body) == MESSAGE
     assert 'orgtwin_proxy_detections_total{mode="detect",type="EMAIL"}' in metrics
 
 
-@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+@EVERY
 def test_off_mode_forwards_unchanged(proxy: Proxy, protocol: str) -> None:
     with proxy.client("off") as client:
         seen = call(protocol, client, user(MESSAGE, protocol))
     assert seen.text == MESSAGE
-    assert proxy.upstream.requests[-1].body["messages"][-1]["content"] == MESSAGE
+    assert last_user_text(protocol, proxy.upstream.requests[-1].body) == MESSAGE
 
 
-@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+@EVERY
 @pytest.mark.parametrize("stream", [False, True])
 def test_strict_mode_refuses_naming_types_not_values(
     proxy: Proxy, protocol: str, stream: bool
@@ -286,16 +345,29 @@ def test_models_health_ready_and_metrics(proxy: Proxy) -> None:
     assert httpx.get(f"{proxy.url}/v1/models").status_code == 401
 
 
-def test_responses_api_gets_a_clear_error_naming_the_endpoint_to_use(proxy: Proxy) -> None:
-    """goose would send some OpenAI models to /v1/responses; the proxy serves chat only."""
+@pytest.mark.parametrize("stream", [False, True])
+def test_responses_reasoning_summary_is_restored(proxy: Proxy, stream: bool) -> None:
+    """goose shows a reasoning item's summary; it comes from the model with placeholders."""
     with proxy.client() as client:
-        r = client.post("/v1/responses", json={"model": "gpt-test", "input": f"mail {EMAIL}"})
-    assert r.status_code == 404
+        call("responses", client, user(f"mail {EMAIL}", "responses", model="probe"))
+        placeholder = last_user_text("responses", proxy.upstream.requests[-1].body).split()[-1]
+        script = Script(
+            text=f"Sent to {placeholder}.", reasoning=f"Mail {placeholder}", chunk_size=3
+        )
+        proxy.upstream.script("thinker", script)
+        seen = call("responses", client, user("go", "responses", model="thinker", stream=stream))
+    assert (seen.reasoning, seen.text) == (f"Mail {EMAIL}", f"Sent to {EMAIL}.")
+
+
+def test_responses_body_without_input_gets_a_clear_error(proxy: Proxy) -> None:
+    with proxy.client() as client:
+        r = client.post("/v1/responses", json={"model": "gpt-test", "input": {"text": EMAIL}})
+    assert r.status_code == 400
     error = r.json()["error"]
-    assert error["code"] == "unsupported_endpoint"
-    assert "/v1/chat/completions" in error["message"]
-    # Nothing was forwarded: the upstream never saw the text.
-    assert all(EMAIL not in req.raw.decode() for req in proxy.upstream.requests)
+    assert error["code"] == "invalid_request"
+    assert "input" in error["message"]
+    assert EMAIL not in r.text
+    assert not proxy.upstream.requests
 
 
 def test_anthropic_feature_headers_pass_through_but_credentials_do_not(proxy: Proxy) -> None:

@@ -2,7 +2,9 @@
 
 Slots: system prompt, messages (strings and parts), tool arguments, tool results, and
 the fields that carry text beside them: OpenAI participant names, refusals, reasoning,
-predicted output and end-user identifiers; Anthropic documents, search results and metadata.
+predicted output and end-user identifiers; Anthropic documents, search results and
+metadata; Responses instructions, reasoning summaries, custom tool calls and their outputs,
+prompt variables and end-user identifiers.
 """
 
 from __future__ import annotations
@@ -146,13 +148,59 @@ def _anthropic_body(slots: list[str], parts: bool, stream: bool) -> dict[str, An
     }
 
 
+def _responses_body(slots: list[str], parts: bool, stream: bool) -> dict[str, Any]:
+    system, first, assistant, args, result, last, identity, attachment = slots
+    output: Any = [{"type": "input_text", "text": result}] if parts else result
+
+    def message(role: str, text: str, kind: str = "input_text") -> dict[str, Any]:
+        return {"role": role, "content": [{"type": kind, "text": text}] if parts else text}
+
+    return {
+        "model": "echo",
+        "stream": stream,
+        "instructions": system,
+        "user": identity,
+        "safety_identifier": identity,
+        "metadata": {"ticket": attachment},
+        "prompt": {"id": "pmpt_1", "variables": {"customer": identity}},
+        # As goose sends a conversation: the system prompt is the first input item.
+        "input": [
+            message("system", system),
+            message("user", first),
+            {**message("assistant", assistant, "output_text"), "type": "message"},
+            {
+                "type": "reasoning",
+                "id": "rs_1",
+                "summary": [{"type": "summary_text", "text": attachment}],
+            },
+            {
+                "type": "function_call",
+                "call_id": "c1",
+                "name": "lookup",
+                "arguments": json.dumps({"q": args}),
+            },
+            {"type": "function_call_output", "call_id": "c1", "output": output},
+            {"type": "custom_tool_call", "call_id": "c2", "name": "shell", "input": args},
+            {"type": "custom_tool_call_output", "call_id": "c2", "output": output},
+            message("user", last),
+        ],
+    }
+
+
+_BODIES = {
+    "openai": (_openai_body, "/v1/chat/completions"),
+    "anthropic": (_anthropic_body, "/v1/messages"),
+    "responses": (_responses_body, "/v1/responses"),
+}
+
+
 @settings(
     max_examples=120,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    protocol=st.sampled_from(["openai", "anthropic"]),
+    protocol=st.sampled_from(sorted(_BODIES)),
     slots=st.lists(texts(), min_size=8, max_size=8),
     parts=st.booleans(),
     stream=st.booleans(),
@@ -169,10 +217,8 @@ def test_upstream_never_receives_a_seeded_value(
     texts_only = [t for t, _ in slots]
     last = texts_only[5]
     seeded = {s for _, seeds in slots for s in seeds}
-    if protocol == "openai":
-        body, path = _openai_body(texts_only, parts, stream), "/v1/chat/completions"
-    else:
-        body, path = _anthropic_body(texts_only, parts, stream), "/v1/messages"
+    make, path = _BODIES[protocol]
+    body = make(texts_only, parts, stream)
     with proxy.client() as client:
         response = client.post(path, json=body)
     assert response.status_code == 200
@@ -186,5 +232,7 @@ def test_upstream_never_receives_a_seeded_value(
         data = response.json()
         if protocol == "openai":
             assert data["choices"][0]["message"]["content"] == last
+        elif protocol == "responses":
+            assert data["output"][0]["content"][0]["text"] == last
         else:
             assert data["content"][0]["text"] == last

@@ -61,18 +61,15 @@ def run_flows(base_url: str, upstream: FakeUpstream, token: TokenFn) -> list[str
         tok = token(profile, f"log-{profile}")
         tokens.append(tok)
         with httpx.Client(base_url=base_url, headers={"authorization": f"Bearer {tok}"}) as client:
-            for protocol in ("openai", "anthropic"):
+            for protocol in ("openai", "anthropic", "responses"):
                 for stream in (False, True):
                     for model in ("echo", "tools", "blocked", "err", "broken"):
-                        body = {
-                            "model": model,
-                            "stream": stream,
-                            "messages": [
-                                {"role": "system", "content": TEXT},
-                                {"role": "user", "content": TEXT},
-                            ],
-                        }
-                        call(protocol, client, body)
+                        messages = [
+                            {"role": "system", "content": TEXT},
+                            {"role": "user", "content": TEXT},
+                        ]
+                        key = "input" if protocol == "responses" else "messages"
+                        call(protocol, client, {"model": model, "stream": stream, key: messages})
     bad = httpx.post(
         f"{base_url}/v1/chat/completions",
         headers={"authorization": f"Bearer {TEXT}"},

@@ -13,9 +13,9 @@ from orgtwin.testing.upstream import Script, ToolCall
 
 pytestmark = pytest.mark.integration
 
-BOTH = pytest.mark.parametrize(
+EVERY_WAY = pytest.mark.parametrize(
     ("protocol", "stream"),
-    [("openai", False), ("openai", True), ("anthropic", False), ("anthropic", True)],
+    [(p, stream) for p in ("openai", "anthropic", "responses") for stream in (False, True)],
 )
 
 
@@ -23,6 +23,8 @@ def _tools(protocol: str, names: list[str]) -> list[dict[str, object]]:
     schema = {"type": "object", "properties": {}}
     if protocol == "openai":
         return [{"type": "function", "function": {"name": n, "parameters": schema}} for n in names]
+    if protocol == "responses":
+        return [{"type": "function", "name": n, "parameters": schema} for n in names]
     return [{"name": n, "input_schema": schema} for n in names]
 
 
@@ -34,7 +36,7 @@ def _names(protocol: str, body: dict[str, object]) -> list[str]:
     return [t["name"] for t in tools]
 
 
-@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+@pytest.mark.parametrize("protocol", ["openai", "anthropic", "responses"])
 def test_forbidden_tools_are_removed_from_the_request(proxy: Proxy, protocol: str) -> None:
     body = user("hi", protocol)
     body["tools"] = _tools(protocol, ["mesh__send_task", "mesh__notify", "shell__run", "web"])
@@ -50,7 +52,7 @@ def test_forbidden_tools_are_removed_from_the_request(proxy: Proxy, protocol: st
     ]
 
 
-@BOTH
+@EVERY_WAY
 def test_forbidden_tool_call_is_blocked_and_audited(
     proxy: Proxy, protocol: str, stream: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -82,7 +84,7 @@ def test_forbidden_tool_call_is_blocked_and_audited(
         assert indexes == {0}
 
 
-@BOTH
+@EVERY_WAY
 def test_only_forbidden_calls_end_the_turn_normally(
     proxy: Proxy, protocol: str, stream: bool
 ) -> None:
@@ -115,14 +117,16 @@ def test_custom_tools_and_legacy_functions_are_policed_in_the_request(proxy: Pro
 
 
 @pytest.mark.parametrize("stream", [False, True])
-@pytest.mark.parametrize("kind", ["custom", "legacy"])
+@pytest.mark.parametrize(
+    ("protocol", "kind"), [("openai", "custom"), ("openai", "legacy"), ("responses", "custom")]
+)
 def test_forbidden_custom_and_legacy_calls_are_blocked(
-    proxy: Proxy, kind: str, stream: bool, caplog: pytest.LogCaptureFixture
+    proxy: Proxy, protocol: str, kind: str, stream: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     script = Script(text="On it.", tool_calls=(ToolCall("shell__run", "rm -rf /", kind),))
     proxy.upstream.script("sneaky", script)
     with caplog.at_level(logging.INFO), proxy.client("masked") as client:
-        seen = call("openai", client, user("go", "openai", model="sneaky", stream=stream))
+        seen = call(protocol, client, user("go", protocol, model="sneaky", stream=stream))
     assert seen.status == 200
     assert seen.tools == []
     assert seen.text.startswith("On it.")
@@ -133,15 +137,56 @@ def test_forbidden_custom_and_legacy_calls_are_blocked(
     assert [a.fields["tool"] for a in audits] == ["shell__run"]  # type: ignore[attr-defined]
 
 
-def test_remote_mcp_servers_pass_only_when_every_tool_is_allowed(proxy: Proxy) -> None:
+# How each protocol names a remote MCP server: the field, and what the error names.
+_MCP = {
+    "anthropic": ("mcp_servers", [{"type": "url", "url": "https://mcp.example/sse", "name": "w"}]),
+    "responses": (
+        "tools",
+        [{"type": "mcp", "server_label": "w", "server_url": "https://x.example"}],
+    ),
+}
+
+
+@pytest.mark.parametrize("protocol", sorted(_MCP))
+def test_remote_mcp_servers_pass_only_when_every_tool_is_allowed(
+    proxy: Proxy, protocol: str
+) -> None:
     """The proxy cannot see the names of a remote MCP server's tools, so it cannot police them."""
-    body = user("hi", "anthropic")
-    body["mcp_servers"] = [{"type": "url", "url": "https://mcp.example/sse", "name": "wiki"}]
+    field, servers = _MCP[protocol]
+    body = {**user("hi", protocol), field: servers}
     with proxy.client("masked") as client:
-        refused = call("anthropic", client, body)
+        refused = call(protocol, client, body)
     assert refused.status == 403
     assert refused.error is not None
-    assert "mcp_servers" in refused.error["error"]["message"]
+    assert "mcp" in refused.error["error"]["message"]
+    if protocol == "responses":
+        assert refused.error["error"]["code"] == "tool_policy"
     with proxy.client("detect") as client:
-        assert call("anthropic", client, body).status == 200
-    assert proxy.upstream.requests[-1].body["mcp_servers"] == body["mcp_servers"]
+        assert call(protocol, client, body).status == 200
+    assert proxy.upstream.requests[-1].body[field] == servers
+
+
+def test_responses_tools_of_every_kind_are_policed_in_the_request(proxy: Proxy) -> None:
+    """Function and custom tools by name, hosted tools by their type; the tool choice and
+    an allowed-tools subset lose what was removed."""
+    body = user("hi", "responses")
+    body["tools"] = [
+        {"type": "function", "name": "mesh__send_task"},
+        {"type": "custom", "name": "shell__run"},
+        {"type": "function", "name": "mesh__notify"},
+        {"type": "web_search"},
+    ]
+    body["tool_choice"] = {
+        "type": "allowed_tools",
+        "mode": "auto",
+        "tools": [{"type": "function", "name": "mesh__send_task"}, {"type": "web_search"}],
+    }
+    with proxy.client("narrow") as client:
+        assert call("responses", client, body).status == 200
+    sent = proxy.upstream.requests[-1].body
+    assert sent["tools"] == [{"type": "function", "name": "mesh__send_task"}]
+    assert sent["tool_choice"]["tools"] == [{"type": "function", "name": "mesh__send_task"}]
+    body["tool_choice"] = {"type": "custom", "name": "shell__run"}
+    with proxy.client("narrow") as client:
+        assert call("responses", client, body).status == 200
+    assert "tool_choice" not in proxy.upstream.requests[-1].body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from conftest import MASKING_KEY, PEOPLE, Proxy
@@ -47,6 +48,9 @@ def _splits(text: str, *placeholders: str) -> Iterator[tuple[tuple[str, str], ob
         ("anthropic", "content"),
         ("openai", "reasoning_content"),
         ("openai", "reasoning"),
+        ("responses", "content"),
+        # A Responses reasoning item's summary: the fake streams the reasoning there.
+        ("responses", "reasoning"),
     ],
 )
 def test_text_delta_split_at_every_offset(proxy: Proxy, protocol: str, field: str) -> None:
@@ -76,7 +80,14 @@ def test_text_delta_split_at_every_offset(proxy: Proxy, protocol: str, field: st
 
 @pytest.mark.parametrize(
     ("protocol", "kind"),
-    [("openai", "function"), ("openai", "custom"), ("openai", "legacy"), ("anthropic", "function")],
+    [
+        ("openai", "function"),
+        ("openai", "custom"),
+        ("openai", "legacy"),
+        ("anthropic", "function"),
+        ("responses", "function"),
+        ("responses", "custom"),
+    ],
 )
 def test_tool_argument_delta_split_at_every_offset(proxy: Proxy, protocol: str, kind: str) -> None:
     """Tool-call arguments; for OpenAI also a legacy function_call, and a custom tool's
@@ -104,7 +115,18 @@ def test_tool_argument_delta_split_at_every_offset(proxy: Proxy, protocol: str, 
             assert (got if kind == "custom" else json.loads(got)) == expected, cut
 
 
-@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+def _text_deltas(protocol: str, events: list[dict[str, Any]]) -> list[str]:
+    """The non-empty pieces of answer text, one per event, as the client received them."""
+    if protocol == "openai":
+        pieces = [c["delta"].get("content") for e in events for c in e.get("choices") or []]
+    elif protocol == "anthropic":
+        pieces = [(e.get("delta") or {}).get("text") for e in events]
+    else:
+        pieces = [e["delta"] for e in events if e["type"] == "response.output_text.delta"]
+    return [p for p in pieces if p]
+
+
+@pytest.mark.parametrize("protocol", ["openai", "anthropic", "responses"])
 def test_one_character_events_and_no_event_held_without_placeholders(
     proxy: Proxy, protocol: str
 ) -> None:
@@ -116,14 +138,9 @@ def test_one_character_events_and_no_event_held_without_placeholders(
     assert seen.text == plain
     # Every upstream event reached the client, each with its one character: nothing in
     # plain prose can start a placeholder ("[" or an upper-case type name).
-    upstream_events = len(plain) + (2 if protocol == "openai" else 5)
+    upstream_events = len(plain) + {"openai": 2, "anthropic": 5, "responses": 8}[protocol]
     assert len(seen.events) >= upstream_events
-    deltas = [
-        (c["delta"].get("content") if protocol == "openai" else e["delta"].get("text"))
-        for e in seen.events
-        for c in (e.get("choices") or [e])
-        if (c.get("delta") or {}).get("content") or (c.get("delta") or {}).get("text")
-    ]
+    deltas = _text_deltas(protocol, seen.events)
     assert sum(len(d) == 1 for d in deltas) >= len(plain) - 2
 
     answer = f"to {EMAIL_PH}!"

@@ -24,7 +24,11 @@ from orgtwin.proxy.state import ProxyState
 from orgtwin.proxy.transport import AiohttpTransport
 
 # The LLM routes and the protocol each speaks.
-_RELAY_ROUTES: dict[str, Protocol] = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
+_RELAY_ROUTES: dict[str, Protocol] = {
+    "/v1/chat/completions": "openai",
+    "/v1/messages": "anthropic",
+    "/v1/responses": "responses",
+}
 
 
 class RelayFastPath:
@@ -121,15 +125,8 @@ def create_app(
         return await relay.handle(request, "anthropic")
 
     @app.post("/v1/responses")
-    async def responses() -> Response:
-        # goose sends some OpenAI models here unless its base path names chat completions.
-        err = ProxyError(
-            "the OpenAI Responses API is not served by the orgtwin proxy: use"
-            " /v1/chat/completions (goose: OPENAI_BASE_PATH=/v1/chat/completions)",
-            status=404,
-            kind="unsupported_endpoint",
-        )
-        return error_response("openai", err)
+    async def responses(request: Request) -> Response:
+        return await relay.handle(request, "responses")
 
     @app.get("/v1/models")
     async def models(request: Request) -> Response:

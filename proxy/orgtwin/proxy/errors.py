@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 from fastapi.responses import JSONResponse
 
-Protocol = Literal["openai", "anthropic"]
+# OpenAI chat completions, Anthropic messages, the OpenAI Responses API.
+Protocol = Literal["openai", "anthropic", "responses"]
 
 # Anthropic's error type names for the statuses the proxy produces.
 _ANTHROPIC_TYPES = {
@@ -85,9 +86,14 @@ def error_response(protocol: Protocol, err: ProxyError) -> JSONResponse:
     return JSONResponse(error_body(protocol, err), status_code=err.status)
 
 
-def error_event(protocol: Protocol, err: ProxyError) -> bytes:
+def error_event(protocol: Protocol, err: ProxyError, sequence_number: int = 0) -> bytes:
     """An in-stream error, as each provider sends one after the stream has started."""
-    data = json.dumps(error_body(protocol, err), separators=(",", ":"))
-    if protocol == "anthropic":
-        return f"event: error\ndata: {data}\n\n".encode()
-    return f"data: {data}\n\n".encode()
+    body = error_body(protocol, err)
+    if protocol == "responses":
+        # The Responses API's error event: its fields at the top, numbered like the rest.
+        fields = {k: body["error"][k] for k in ("code", "message", "param")}
+        body = {"type": "error", **fields, "sequence_number": sequence_number}
+    data = json.dumps(body, separators=(",", ":"))
+    if protocol == "openai":
+        return f"data: {data}\n\n".encode()
+    return f"event: error\ndata: {data}\n\n".encode()

@@ -6,9 +6,12 @@ arguments (a JSON string), legacy function calls, a predicted output, and the
 caller's end-user identifiers (``user``, ``safety_identifier``, ``metadata``).
 Anthropic: the system prompt, message text blocks, tool_use inputs, tool_result
 contents, documents (plain-text or content-block sources, titles and context), search
-results and ``metadata.user_id``. Tool definitions are schemas written by developers
-and are left as they are; so are images, files and audio, which are not text, and
-thinking blocks, whose signature covers their exact text.
+results and ``metadata.user_id``. OpenAI Responses: the instructions, input messages
+(string or parts), function and custom tool calls and their outputs, reasoning summaries
+and texts, prompt variables and the end-user identifiers. Tool definitions are schemas
+written by developers and are left as they are; so are images, files and audio, which
+are not text, Anthropic thinking blocks, whose signature covers their exact text, and
+Responses reasoning's encrypted content, which the proxy cannot read.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from orgtwin.core.privacy import RequestMasker
 from orgtwin.proxy.errors import ForbiddenError
 from orgtwin.proxy.openai_protocol import CALL_INPUT, REASONING
 from orgtwin.proxy.policy import ToolRules
+from orgtwin.proxy.responses_protocol import CALL_INPUT as RESPONSES_CALL_INPUT
 
 Mask = Callable[[str], str]
 
@@ -149,6 +153,39 @@ def mask_anthropic(body: dict[str, Any], masker: RequestMasker) -> None:
             msg["content"] = _mask_anthropic_blocks(msg["content"], mask)
 
 
+def mask_responses(body: dict[str, Any], masker: RequestMasker) -> None:
+    """Mask an OpenAI Responses request in place."""
+    mask = masker.mask
+    _mask_fields(body, ("instructions", "user", "safety_identifier"), mask)
+    if "metadata" in body:
+        body["metadata"] = mask_tree(body["metadata"], mask)
+    prompt = body.get("prompt")
+    if isinstance(prompt, dict) and "variables" in prompt:
+        # A stored prompt's variables: the caller's values, filled into the template.
+        prompt["variables"] = mask_tree(prompt["variables"], mask)
+    items = body.get("input")
+    if isinstance(items, str):
+        body["input"] = mask(items)
+        return
+    for item in items if isinstance(items, list) else ():
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type")
+        if "content" in item:
+            # A message: "type" is optional, its content a string or parts; a reasoning
+            # item's reasoning_text parts have a "text" too.
+            item["content"] = _mask_parts(item["content"], mask)
+        if kind in RESPONSES_CALL_INPUT:
+            field = RESPONSES_CALL_INPUT[kind]
+            if isinstance(item.get(field), str):
+                is_json = field == "arguments"
+                item[field] = mask_json_text(item[field], mask) if is_json else mask(item[field])
+        elif kind in ("function_call_output", "custom_tool_call_output") and "output" in item:
+            item["output"] = _mask_parts(item["output"], mask)
+        elif kind == "reasoning":
+            _mask_parts(item.get("summary"), mask)
+
+
 def _openai_tool_name(tool: Any) -> str:
     """A tool's or a tool choice's name: ``{"type": t, t: {"name": ...}}``, function or custom."""
     if not isinstance(tool, dict):
@@ -214,6 +251,17 @@ def filter_openai_tools(body: dict[str, Any], rules: ToolRules) -> list[str]:
     return removed
 
 
+def _refuse_remote_mcp(offered: bool, what: str, rules: ToolRules) -> None:
+    """A remote MCP server offers tools whose names the proxy cannot know: refused
+    unless the profile allows every name."""
+    if offered and not rules.allows_every_tool():
+        raise ForbiddenError(
+            f"{what} is not allowed: this profile's tool policy cannot police the tools"
+            " of a remote MCP server",
+            kind="tool_policy",
+        )
+
+
 def filter_anthropic_tools(body: dict[str, Any], rules: ToolRules) -> list[str]:
     """Drop forbidden tools from the request; return the names removed.
 
@@ -221,14 +269,44 @@ def filter_anthropic_tools(body: dict[str, Any], rules: ToolRules) -> list[str]:
     the same rules. Remote MCP servers (``mcp_servers``) offer tools whose names the
     proxy cannot know, so they are refused unless the profile allows every name.
     """
-    if body.get("mcp_servers") and not rules.allows_every_tool():
-        raise ForbiddenError(
-            "mcp_servers is not allowed: this profile's tool policy cannot police the tools"
-            " of a remote MCP server",
-            kind="tool_policy",
-        )
+    _refuse_remote_mcp(bool(body.get("mcp_servers")), "mcp_servers", rules)
     found = _keep_allowed(body, "tools", _plain_name, rules)
     if found is None:
         return []
     _drop_choice(body, "tool_choice", "tools", found, _plain_name(body.get("tool_choice")))
+    return found
+
+
+def _responses_tool_name(tool: Any) -> str:
+    """A Responses tool's name: function and custom tools have one; a hosted tool
+    (web search, file search, code interpreter and the like) is named by its type."""
+    if not isinstance(tool, dict):
+        return ""
+    kind = str(tool.get("type") or "function")
+    return str(tool.get("name", "")) if kind in ("function", "custom") else kind
+
+
+def filter_responses_tools(body: dict[str, Any], rules: ToolRules) -> list[str]:
+    """Drop forbidden tools from a Responses request; return the names removed.
+
+    Hosted tools are named by their type (``web_search``, ``code_interpreter``...) and
+    policed like any other name. A remote MCP server (an ``mcp`` tool) offers tools whose
+    names the proxy cannot know: it is refused unless the profile allows every name.
+    """
+    tools = body.get("tools")
+    mcp = isinstance(tools, list) and any(
+        isinstance(t, dict) and t.get("type") == "mcp" for t in tools
+    )
+    _refuse_remote_mcp(mcp, "an mcp tool", rules)
+    found = _keep_allowed(body, "tools", _responses_tool_name, rules)
+    if found is None:
+        return []
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+        # A subset of the tools the model may use: it keeps only allowed ones.
+        _keep_allowed(choice, "tools", _responses_tool_name, rules)
+        if "tools" not in choice or "tools" not in body:
+            body.pop("tool_choice")
+    else:
+        _drop_choice(body, "tool_choice", "tools", found, _responses_tool_name(choice))
     return found

@@ -1,7 +1,8 @@
 """One LLM call through the proxy: authenticate, police, mask, forward, restore.
 
-The same flow serves both protocols; ``openai_protocol`` and ``anthropic_protocol``
-supply the protocol-specific masking, restoring and stream transformation.
+The same flow serves every protocol: OpenAI chat completions, Anthropic messages and
+the OpenAI Responses API. ``masking`` and the ``*_protocol`` modules supply what differs:
+masking, tool filtering, restoring and stream transformation (see _SHAPES).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,9 +21,9 @@ from starlette.background import BackgroundTask
 
 from orgtwin.core import jsonio
 from orgtwin.core.crds.models import AgentProfileSpec, Provider
-from orgtwin.core.privacy import RestoreMap
+from orgtwin.core.privacy import RequestMasker, RestoreMap
 from orgtwin.core.tokens import SessionClaims
-from orgtwin.proxy import anthropic_protocol, masking, openai_protocol
+from orgtwin.proxy import anthropic_protocol, masking, openai_protocol, responses_protocol
 from orgtwin.proxy.errors import (
     BadRequestError,
     ForbiddenError,
@@ -43,6 +44,50 @@ _OPENAI_COMPATIBLE = ("openai", "openrouter", "ollama")
 # failures are the proxy's problem and become 502.
 _PASS_THROUGH = {400, 404, 408, 409, 413, 422, 429}
 _PASSTHROUGH_HEADERS = ("anthropic-version", "anthropic-beta")
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What differs between the protocols: the body's input, the upstream path, the work."""
+
+    input_key: str
+    input_types: tuple[type, ...]
+    input_needed: str
+    path: str
+    filter_tools: Callable[[dict[str, Any], ToolRules], list[str]]
+    mask: Callable[[dict[str, Any], RequestMasker], None]
+    restore: Callable[[dict[str, Any], RestoreMap, ToolRules, Any], dict[str, Any]]
+
+
+_SHAPES: dict[Protocol, _Shape] = {
+    "openai": _Shape(
+        "messages",
+        (list,),
+        "a messages array",
+        "chat/completions",
+        masking.filter_openai_tools,
+        masking.mask_openai,
+        openai_protocol.restore_completion,
+    ),
+    "anthropic": _Shape(
+        "messages",
+        (list,),
+        "a messages array",
+        "messages",
+        masking.filter_anthropic_tools,
+        masking.mask_anthropic,
+        anthropic_protocol.restore_message,
+    ),
+    "responses": _Shape(
+        "input",
+        (str, list),
+        "an input string or array",
+        "responses",
+        masking.filter_responses_tools,
+        masking.mask_responses,
+        responses_protocol.restore_response,
+    ),
+}
 
 
 @dataclass
@@ -102,11 +147,7 @@ async def handle(request: Request, protocol: Protocol) -> Response:
         _finish(state, call, err.status, kind=err.kind)
         return error_response(protocol, err)
     t = time.perf_counter()
-    on_block = _blocker(state, call)
-    if protocol == "openai":
-        payload = openai_protocol.restore_completion(payload, call.rmap, call.rules, on_block)
-    else:
-        payload = anthropic_protocol.restore_message(payload, call.rmap, call.rules, on_block)
+    payload = _SHAPES[protocol].restore(payload, call.rmap, call.rules, _blocker(state, call))
     call.overhead += time.perf_counter() - t
     # Metrics and log lines after the last byte is sent: off the client's wait, and the
     # latency histogram then measures to the last byte as it says. On the event loop: a
@@ -132,13 +173,11 @@ async def _prepare(
         body = json.loads(raw)
     except ValueError as exc:
         raise BadRequestError("request body is not valid JSON") from exc
-    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
-        raise BadRequestError("request body must be an object with a messages array")
+    shape = _SHAPES[protocol]
+    if not isinstance(body, dict) or not isinstance(body.get(shape.input_key), shape.input_types):
+        raise BadRequestError(f"request body must be an object with {shape.input_needed}")
     rules = ToolRules.from_policy(spec.tools)
-    if protocol == "openai":
-        removed = masking.filter_openai_tools(body, rules)
-    else:
-        removed = masking.filter_anthropic_tools(body, rules)
+    removed = shape.filter_tools(body, rules)
     if removed:
         state.metrics.blocks.labels("request").inc(len(removed))
         log.info(
@@ -149,10 +188,7 @@ async def _prepare(
         )
     engine = state.engines.engine(spec)
     masker = engine.masker()
-    if protocol == "openai":
-        masking.mask_openai(body, masker)
-    else:
-        masking.mask_anthropic(body, masker)
+    shape.mask(body, masker)
     state.metrics.detected(masker.counts, engine.mode)
     if engine.mode == "strict" and masker.counts:
         _log_detections(claims.session, engine.mode, masker.counts)
@@ -201,15 +237,16 @@ def _target(state: ProxyState, protocol: Protocol, provider: Provider) -> Upstre
     # The client's defaults (user-agent, accept-encoding) first, as build_request merges them.
     headers = dict(state.client.headers)
     headers["content-type"] = "application/json"
-    if protocol == "openai":
+    path = _SHAPES[protocol].path
+    if protocol != "anthropic":
         name = provider if provider in _OPENAI_COMPATIBLE else "openai"
         base, key = settings.provider(name)
-        url = f"{base}/chat/completions"
+        url = f"{base}/{path}"
         if key is not None:
             headers["authorization"] = f"Bearer {key.get_secret_value()}"
     else:
         base, key = settings.provider("anthropic")
-        url = f"{base}/messages"
+        url = f"{base}/{path}"
         headers["anthropic-version"] = settings.anthropic_version
         if key is not None:
             headers["x-api-key"] = key.get_secret_value()

@@ -60,7 +60,8 @@ def openai_event(obj: Any) -> bytes:
     return b"data: " + jsonio.dumps(obj) + b"\n\n"
 
 
-def anthropic_event(name: str, obj: Any) -> bytes:
+def named_event(name: str, obj: Any) -> bytes:
+    """An event with an ``event:`` line, as Anthropic and the Responses API send them."""
     return b"event: " + name.encode() + b"\ndata: " + jsonio.dumps(obj) + b"\n\n"
 
 

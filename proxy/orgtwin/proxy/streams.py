@@ -15,10 +15,10 @@ import httpx
 
 from orgtwin.core import jsonio
 from orgtwin.core.privacy import RestoreMap
-from orgtwin.proxy import anthropic_protocol, openai_protocol
+from orgtwin.proxy import anthropic_protocol, openai_protocol, responses_protocol
 from orgtwin.proxy.errors import Protocol, ProxyError, UpstreamError, error_event
 from orgtwin.proxy.policy import ToolRules
-from orgtwin.proxy.sse import DONE, SSEParser, anthropic_event, openai_event
+from orgtwin.proxy.sse import DONE, SSEParser, named_event, openai_event
 
 Piece = bytes | float | ProxyError
 _BATCH_SECONDS = 0.001
@@ -59,6 +59,9 @@ class _OpenAI:
     def tail(self) -> list[bytes]:
         return [openai_event(c) for c in self.t.finish()]
 
+    def error(self, err: ProxyError) -> bytes:
+        return error_event("openai", err)
+
 
 class _Anthropic:
     def __init__(self, rmap: RestoreMap, rules: ToolRules, on_block: Callable[[str], None]) -> None:
@@ -72,10 +75,46 @@ class _Anthropic:
             raise _UpstreamReportedError
         if kind == "message_stop":
             self.done = True
-        return [anthropic_event(n, o) for n, o in self.t.event(name or str(kind), obj)]
+        return [named_event(n, o) for n, o in self.t.event(name or str(kind), obj)]
 
     def tail(self) -> list[bytes]:
-        return [anthropic_event(n, o) for n, o in self.t.finish()]
+        return [named_event(n, o) for n, o in self.t.finish()]
+
+    def error(self, err: ProxyError) -> bytes:
+        return error_event("anthropic", err)
+
+
+class _Responses:
+    def __init__(self, rmap: RestoreMap, rules: ToolRules, on_block: Callable[[str], None]) -> None:
+        self.t = responses_protocol.StreamTransformer(rmap, rules, on_block)
+        self.done = False
+
+    def event(self, name: str, data: str) -> list[bytes]:
+        if data.strip() == "[DONE]":
+            # Not part of the Responses API, but some compatible servers end with it.
+            self.done = True
+            return [DONE]
+        obj = _load(data)
+        kind = str(obj.get("type") or name)
+        if kind == "error":
+            raise _UpstreamReportedError
+        obj["type"] = kind
+        if kind in responses_protocol.FINAL:
+            self.done = True
+        return [named_event(str(o["type"]), o) for o in self.t.event(obj)]
+
+    def tail(self) -> list[bytes]:
+        return [named_event(str(o["type"]), o) for o in self.t.finish()]
+
+    def error(self, err: ProxyError) -> bytes:
+        return error_event("responses", err, self.t.next_sequence_number())
+
+
+_HANDLERS: dict[Protocol, type[_OpenAI | _Anthropic | _Responses]] = {
+    "openai": _OpenAI,
+    "anthropic": _Anthropic,
+    "responses": _Responses,
+}
 
 
 async def relay_stream(
@@ -85,11 +124,7 @@ async def relay_stream(
     rules: ToolRules,
     on_block: Callable[[str], None],
 ) -> AsyncIterator[Piece]:
-    handler: _OpenAI | _Anthropic = (
-        _OpenAI(rmap, rules, on_block)
-        if protocol == "openai"
-        else _Anthropic(rmap, rules, on_block)
-    )
+    handler = _HANDLERS[protocol](rmap, rules, on_block)
     parser = SSEParser()
     failure: ProxyError | None = None
     sent = False
@@ -130,7 +165,7 @@ async def relay_stream(
         # Text already held back is still the client's: send it before the error.
         for piece in handler.tail():
             yield piece
-        yield error_event(protocol, failure)
+        yield handler.error(failure)
         yield failure
 
 

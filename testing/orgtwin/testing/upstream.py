@@ -1,4 +1,5 @@
-"""A scripted fake LLM provider speaking OpenAI and Anthropic, streaming in tiny chunks.
+"""A scripted fake LLM provider speaking OpenAI (chat completions and the Responses API)
+and Anthropic, streaming in tiny chunks.
 
     with FakeUpstream() as up:                   # uvicorn in a thread on a free 127.0.0.1 port
         up.script("m1", Script(text="Hi [EMAIL_7K2Q9D]", chunk_size=2))
@@ -23,6 +24,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from orgtwin.testing import upstream_responses
 from orgtwin.testing.ports import free_port
 
 Fault = Literal["truncate", "malformed", "error_event", "hang"]
@@ -33,8 +35,8 @@ class ToolCall:
     """A tool call the fake model makes; ``arguments`` is the JSON text of its input.
 
     ``kind`` picks the OpenAI shape: a function tool call, a custom tool call (free-text
-    ``input``) or a legacy ``function_call`` (one per answer). Anthropic answers always
-    carry a tool_use block.
+    ``input``) or a legacy ``function_call`` (one per answer; a function call in the
+    Responses API). Anthropic answers always carry a tool_use block.
     """
 
     name: str
@@ -69,9 +71,10 @@ class Script:
     finish_with_last: bool = False
     # A Set-Cookie header on every answer, as providers behind CDNs send.
     set_cookie: str = ""
-    # OpenAI only: the model's reasoning, sent before the text in the field that
+    # The model's reasoning, sent before the text, cut like the text unless
+    # ``reasoning_chunks`` gives the pieces. Chat completions: in the field that
     # OpenAI-compatible servers use ("reasoning_content"; Ollama and OpenRouter say
-    # "reasoning"), cut like the text unless ``reasoning_chunks`` gives the pieces.
+    # "reasoning"). Responses API: as a reasoning item's summary. Anthropic: not sent.
     reasoning: str = ""
     reasoning_field: Literal["reasoning_content", "reasoning"] = "reasoning_content"
     reasoning_chunks: tuple[str, ...] | None = None
@@ -226,6 +229,10 @@ class FakeUpstream:
         async def messages(request: Request) -> Response:
             return await self._answer(request, "anthropic")
 
+        @app.post("/v1/responses")
+        async def responses(request: Request) -> Response:
+            return await self._answer(request, "responses")
+
         @app.get("/v1/models")
         async def models() -> Response:
             return JSONResponse({"object": "list", "data": [{"id": "fake", "object": "model"}]})
@@ -241,17 +248,17 @@ class FakeUpstream:
         if script.status >= 400:
             error = script.error or {"error": {"type": "server_error", "message": "scripted"}}
             return JSONResponse(error, status_code=script.status)
-        text = _last_user_text(body) if script.text is None else script.text
+        echo = upstream_responses.last_user_text if protocol == "responses" else _last_user_text
+        text = echo(body) if script.text is None else script.text
         if not body.get("stream"):
             if script.delay:
                 await asyncio.sleep(script.delay)
             if script.fault == "malformed":
                 return Response(b"{not json", media_type="application/json")
-            make = _openai_whole if protocol == "openai" else _anthropic_whole
+            make = _WHOLE[protocol]
             return JSONResponse(make(model, text, script), headers=_cookie(script))
-        gen = _openai_events if protocol == "openai" else _anthropic_events
         return StreamingResponse(
-            self._play(gen(model, text, script), script),
+            self._play(_EVENTS[protocol](model, text, script), script),
             media_type="text/event-stream",
             headers=_cookie(script),
         )
@@ -446,3 +453,26 @@ def _anthropic_events(model: str, text: str, script: Script) -> list[bytes]:
     )
     out.append(_sse({"type": "message_stop"}, "message_stop"))
     return out
+
+
+def _responses_parts(
+    text: str, script: Script
+) -> tuple[list[str], list[str], list[upstream_responses.Call]]:
+    """The pieces a Responses answer streams: text, reasoning summary, each call's input."""
+    calls = [
+        upstream_responses.Call(c.name, c.kind, _arg_pieces(c, script)) for c in script.tool_calls
+    ]
+    thought = _pieces(script.reasoning, script.chunk_size, script.reasoning_chunks)
+    return _pieces(text, script.chunk_size, script.chunks), thought, calls
+
+
+def _responses_whole(model: str, text: str, script: Script) -> dict[str, Any]:
+    return upstream_responses.whole(model, *_responses_parts(text, script))
+
+
+def _responses_events(model: str, text: str, script: Script) -> list[bytes]:
+    return upstream_responses.events(model, *_responses_parts(text, script))
+
+
+_WHOLE = {"openai": _openai_whole, "anthropic": _anthropic_whole, "responses": _responses_whole}
+_EVENTS = {"openai": _openai_events, "anthropic": _anthropic_events, "responses": _responses_events}
