@@ -224,7 +224,7 @@ def _responses_history() -> dict[str, Any]:
             {
                 "type": "reasoning",
                 "id": "rs_1",
-                "summary": [{"type": "summary_text", "text": f"{NAME} needs {EMP}"}],
+                "summary": [{"type": "summary_text", "text": f"{NAME} needs {EMP}"}, EMAIL],
             },
             {
                 "type": "function_call",

@@ -90,9 +90,15 @@ def error_event(protocol: Protocol, err: ProxyError, sequence_number: int = 0) -
     """An in-stream error, as each provider sends one after the stream has started."""
     body = error_body(protocol, err)
     if protocol == "responses":
-        # The Responses API's error event: its fields at the top, numbered like the rest.
+        # The Responses API's error event, numbered like the rest: its fields at the top,
+        # as documented, and as an "error" object too, which clients such as goose read.
         fields = {k: body["error"][k] for k in ("code", "message", "param")}
-        body = {"type": "error", **fields, "sequence_number": sequence_number}
+        body = {
+            "type": "error",
+            **fields,
+            "error": body["error"],
+            "sequence_number": sequence_number,
+        }
     data = json.dumps(body, separators=(",", ":"))
     if protocol == "openai":
         return f"data: {data}\n\n".encode()

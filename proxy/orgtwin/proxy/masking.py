@@ -182,8 +182,10 @@ def mask_responses(body: dict[str, Any], masker: RequestMasker) -> None:
                 item[field] = mask_json_text(item[field], mask) if is_json else mask(item[field])
         elif kind in ("function_call_output", "custom_tool_call_output") and "output" in item:
             item["output"] = _mask_parts(item["output"], mask)
-        elif kind == "reasoning":
-            _mask_parts(item.get("summary"), mask)
+        elif kind == "reasoning" and isinstance(item.get("summary"), list):
+            # Summary parts, or plain strings as some servers write them.
+            summary = [mask(p) if isinstance(p, str) else p for p in item["summary"]]
+            item["summary"] = _mask_parts(summary, mask)
 
 
 def _openai_tool_name(tool: Any) -> str:

@@ -67,8 +67,15 @@ def _restore_fields(obj: Any, names: tuple[str, ...], rmap: RestoreMap) -> None:
 
 
 def _restore_parts(parts: Any, rmap: RestoreMap) -> None:
-    for part in parts if isinstance(parts, list) else ():
-        _restore_fields(part, ("text", "refusal"), rmap)
+    """Parts in place: typed objects with a text or refusal, or (some servers' reasoning
+    summaries) plain strings."""
+    if not isinstance(parts, list):
+        return
+    for i, part in enumerate(parts):
+        if isinstance(part, str):
+            parts[i] = rmap.restore(part)
+        else:
+            _restore_fields(part, ("text", "refusal"), rmap)
 
 
 def _notice_item(item_id: Any, text: str | None) -> dict[str, Any]:
