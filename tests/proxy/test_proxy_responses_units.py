@@ -6,13 +6,15 @@ never came: what the client gets must still be restored, numbered and policed.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from orgtwin.core.privacy import RestoreMap
+from orgtwin.proxy.errors import UpstreamError, error_event
 from orgtwin.proxy.policy import ToolRules
-from orgtwin.proxy.responses_protocol import StreamTransformer
+from orgtwin.proxy.responses_protocol import StreamTransformer, restore_response
 
 pytestmark = pytest.mark.unit
 
@@ -78,3 +80,26 @@ def test_an_allowed_call_never_announced_reaches_the_client_restored_in_its_item
     assert [e["type"] for e in out] == ["response.output_item.done"]
     assert out[0]["item"]["arguments"] == f'{{"to": "{EMAIL}"}}'
     assert blocked == []
+
+
+def test_whole_response_restores_every_text_including_plain_string_summaries() -> None:
+    body = {
+        "instructions": f"help {EMAIL_PH}",
+        "output": [
+            {"id": "rs_1", "type": "reasoning", "summary": [f"mail {EMAIL_PH}"]},
+            _message(f"sent to {EMAIL_PH}"),
+        ],
+    }
+    restored = restore_response(body, RestoreMap({EMAIL_PH: EMAIL}), RULES, [].append)
+    assert restored["instructions"] == f"help {EMAIL}"
+    assert restored["output"][0]["summary"] == [f"mail {EMAIL}"]
+    assert restored["output"][1]["content"][0]["text"] == f"sent to {EMAIL}"
+
+
+def test_in_stream_error_event_has_the_documented_fields_and_an_error_object() -> None:
+    raw = error_event("responses", UpstreamError("the upstream timed out", kind="timeout"), 7)
+    name, data = raw.decode().strip().split("\n")
+    event = json.loads(data.removeprefix("data: "))
+    assert name == "event: error"
+    assert (event["type"], event["code"], event["sequence_number"]) == ("error", "timeout", 7)
+    assert event["error"]["message"] == event["message"] == "the upstream timed out"
