@@ -103,3 +103,34 @@ def test_in_stream_error_event_has_the_documented_fields_and_an_error_object() -
     assert name == "event: error"
     assert (event["type"], event["code"], event["sequence_number"]) == ("error", "timeout", 7)
     assert event["error"]["message"] == event["message"] == "the upstream timed out"
+
+
+# Every streamed text of the Responses API: (delta event, done event, done field, index).
+_STREAMS = [
+    ("response.output_text.delta", "response.output_text.done", "text", "content_index"),
+    ("response.refusal.delta", "response.refusal.done", "refusal", "content_index"),
+    ("response.reasoning_text.delta", "response.reasoning_text.done", "text", "content_index"),
+    (
+        "response.reasoning_summary_text.delta",
+        "response.reasoning_summary_text.done",
+        "text",
+        "summary_index",
+    ),
+]
+
+
+@pytest.mark.parametrize(("delta", "done", "field", "index"), _STREAMS)
+def test_every_streamed_text_is_restored_for_a_split_at_every_offset(
+    delta: str, done: str, field: str, index: str
+) -> None:
+    said = f"mail {EMAIL_PH} now"
+    at = {"item_id": "it_1", "output_index": 0, index: 0}
+    for k in range(len(said) + 1):
+        events = [
+            {"type": delta, **at, "delta": said[:k]},
+            {"type": delta, **at, "delta": said[k:]},
+            {"type": done, **at, field: said},
+        ]
+        out, _ = _run(events)
+        streamed = "".join(e["delta"] for e in out if e["type"] == delta)
+        assert (streamed, out[-1][field]) == (f"mail {EMAIL} now",) * 2, k
