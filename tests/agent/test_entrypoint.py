@@ -56,7 +56,7 @@ def test_operator_configmap_renders_to_goose_files() -> None:
     assert config["GOOSE_PROVIDER"] == "openai"
     assert config["GOOSE_MODEL"]
     assert config["OPENAI_HOST"].startswith("http://")
-    assert config["OPENAI_BASE_PATH"] == "/v1/chat/completions"
+    assert config["OPENAI_BASE_PATH"] == "v1/chat/completions"
     assert config["GOOSE_MODE"] == "auto"
     mesh = config["extensions"]["orgtwin"]
     assert (mesh["type"], mesh["cmd"], mesh["args"]) == ("stdio", "orgtwin", ["agent", "mcp"])
@@ -81,7 +81,7 @@ def test_proxy_fills_the_provider_host_when_the_profile_has_none() -> None:
     )
 
     assert openai["OPENAI_HOST"] == ENV["ORGTWIN_PROXY_URL"]
-    assert openai["OPENAI_BASE_PATH"] == "/v1/chat/completions"
+    assert openai["OPENAI_BASE_PATH"] == "v1/chat/completions"
     assert anthropic["ANTHROPIC_HOST"] == ENV["ORGTWIN_PROXY_URL"]
     assert "OPENAI_HOST" not in anthropic
     assert openai["extensions"]["orgtwin"]["cmd"] == "orgtwin"

@@ -39,7 +39,7 @@ def test_openai_points_at_the_proxy() -> None:
     config = rendered("openai")
     assert config["GOOSE_PROVIDER"] == "openai"
     assert config["OPENAI_HOST"] == SETTINGS.proxy_url
-    assert config["OPENAI_BASE_PATH"] == "/v1/chat/completions"
+    assert config["OPENAI_BASE_PATH"] == "v1/chat/completions"
     assert config["GOOSE_MODEL"] == PROFILE.model.name
 
 

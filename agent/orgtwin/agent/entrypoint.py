@@ -31,9 +31,10 @@ GOOSE_DIR = Path(".config/goose")
 MESH_EXTENSION = "orgtwin"
 MESH_COMMAND = ("orgtwin", "agent", "mcp")
 TOKEN_ENV = "ORGTWIN_SESSION_TOKEN"
-# As the operator writes it (OperatorSettings.proxy_openai_base_path): the leading slash
-# keeps goose on chat completions for models it would otherwise send to the Responses API.
-OPENAI_BASE_PATH = "/v1/chat/completions"
+# As the operator writes it (OperatorSettings.proxy_openai_base_path): goose's default
+# spelling, so goose picks chat completions or the Responses API per model, as it would
+# talking to OpenAI; the proxy serves both.
+OPENAI_BASE_PATH = "v1/chat/completions"
 DEFAULT_PROMPT = (
     "You are this employee's agent. Check your inbox with check_inbox (wait_seconds 30), "
     "handle every task, approval and notification in it with the mesh tools, and repeat "

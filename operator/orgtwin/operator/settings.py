@@ -25,11 +25,12 @@ class OperatorSettings(BaseServiceSettings):
         description="Base URL of the privacy proxy Service; goose sends every LLM call here.",
     )
     proxy_openai_base_path: str = Field(
-        # The leading slash makes goose treat the path as its own choice and keep to chat
-        # completions for every model; with its default spelling goose sends some OpenAI
-        # models (gpt-5 codex, gpt-5.4) to the Responses API, which the proxy does not serve.
-        default="/v1/chat/completions",
-        description="Path of the proxy's OpenAI-compatible chat endpoint (goose OPENAI_BASE_PATH).",
+        # goose's own default spelling: goose then sends the OpenAI models it picks (gpt-5
+        # codex and the like, some served only there) to the Responses API and the rest to
+        # chat completions, and the proxy serves both. "/v1/chat/completions", with the
+        # slash, keeps every model on chat completions.
+        default="v1/chat/completions",
+        description="goose's OPENAI_BASE_PATH for the proxy's OpenAI endpoints.",
     )
     api_url: str = Field(
         default="http://orgtwin-api:8080",
