@@ -359,6 +359,32 @@ def test_responses_reasoning_summary_is_restored(proxy: Proxy, stream: bool) -> 
     assert (seen.reasoning, seen.text) == (f"Mail {EMAIL}", f"Sent to {EMAIL}.")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "protocol"),
+    [
+        ("GET", "/v1/responses/resp_1", "openai"),
+        ("POST", "/v1/embeddings", "openai"),
+        ("POST", "/v1/messages/count_tokens", "anthropic"),
+    ],
+)
+def test_endpoints_not_served_get_a_clear_error_naming_those_that_are(
+    proxy: Proxy, method: str, path: str, protocol: str
+) -> None:
+    with proxy.client() as client:
+        r = client.request(method, path, json={"model": "gpt-test", "input": EMAIL})
+    assert r.status_code == 404
+    body = r.json()
+    message = body["error"]["message"]
+    assert path in message
+    assert "/v1/responses" in message
+    if protocol == "anthropic":
+        assert body["type"] == "error"
+    else:
+        assert body["error"]["code"] == "unsupported_endpoint"
+    assert EMAIL not in r.text
+    assert not proxy.upstream.requests
+
+
 def test_responses_body_without_input_gets_a_clear_error(proxy: Proxy) -> None:
     with proxy.client() as client:
         r = client.post("/v1/responses", json={"model": "gpt-test", "input": {"text": EMAIL}})

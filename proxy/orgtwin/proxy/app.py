@@ -162,4 +162,17 @@ def create_app(
         state: ProxyState = request.app.state.proxy
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def unserved(request: Request) -> Response:
+        # Other provider endpoints (stored responses, embeddings, token counts...): a clear
+        # error in the caller's protocol rather than a bare 404.
+        path = request.url.path
+        err = ProxyError(
+            f"{request.method} {path} is not served by the orgtwin proxy: it serves POST"
+            " /v1/chat/completions, /v1/responses and /v1/messages, and GET /v1/models",
+            status=404,
+            kind="unsupported_endpoint",
+        )
+        return error_response("anthropic" if path.startswith("/v1/messages") else "openai", err)
+
     return app
