@@ -83,8 +83,12 @@ def test_an_allowed_call_never_announced_reaches_the_client_restored_in_its_item
 
 
 def test_whole_response_restores_every_text_including_plain_string_summaries() -> None:
-    body = {
+    body: dict[str, Any] = {
         "instructions": f"help {EMAIL_PH}",
+        # What the response repeats of its request, as the provider saw it.
+        "user": EMAIL_PH,
+        "metadata": {"ticket": f"for {EMAIL_PH}"},
+        "prompt": {"id": "pmpt_1", "variables": {"who": EMAIL_PH}},
         "output": [
             {"id": "rs_1", "type": "reasoning", "summary": [f"mail {EMAIL_PH}"]},
             _message(f"sent to {EMAIL_PH}"),
@@ -92,6 +96,8 @@ def test_whole_response_restores_every_text_including_plain_string_summaries() -
     }
     restored = restore_response(body, RestoreMap({EMAIL_PH: EMAIL}), RULES, [].append)
     assert restored["instructions"] == f"help {EMAIL}"
+    assert (restored["user"], restored["metadata"]) == (EMAIL, {"ticket": f"for {EMAIL}"})
+    assert restored["prompt"]["variables"] == {"who": EMAIL}
     assert restored["output"][0]["summary"] == [f"mail {EMAIL}"]
     assert restored["output"][1]["content"][0]["text"] == f"sent to {EMAIL}"
 

@@ -111,12 +111,22 @@ def restore_item(item: Any, rmap: RestoreMap, rules: ToolRules, on_block: OnBloc
     return item
 
 
+def _restore_echo(response: dict[str, Any], rmap: RestoreMap) -> None:
+    """A response repeats parts of its request as the provider saw them, masked: the
+    instructions, the end-user ids, metadata and a stored prompt's variables."""
+    _restore_fields(response, ("instructions", "output_text", "user", "safety_identifier"), rmap)
+    prompt = response.get("prompt")
+    variables = prompt.get("variables") if isinstance(prompt, dict) else None
+    for values in (response.get("metadata"), variables):
+        if isinstance(values, dict):
+            _restore_fields(values, tuple(values), rmap)
+
+
 def restore_response(
     body: dict[str, Any], rmap: RestoreMap, rules: ToolRules, on_block: OnBlock
 ) -> dict[str, Any]:
     """Restore a non-streamed response and replace forbidden tool calls by a notice."""
-    # The response repeats the request's instructions, as the provider saw them.
-    _restore_fields(body, ("instructions", "output_text"), rmap)
+    _restore_echo(body, rmap)
     output = body.get("output")
     if isinstance(output, list):
         body["output"] = [restore_item(item, rmap, rules, on_block) for item in output]
@@ -302,7 +312,7 @@ class StreamTransformer:
         response = obj.get("response")
         if not isinstance(response, dict):
             return
-        _restore_fields(response, ("instructions", "output_text"), self._rmap)
+        _restore_echo(response, self._rmap)
         output = response.get("output")
         if isinstance(output, list):
             response["output"] = [self._policed(item) for item in output]
