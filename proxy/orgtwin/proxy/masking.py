@@ -92,9 +92,12 @@ def mask_openai(body: dict[str, Any], masker: RequestMasker) -> None:
 
 
 def _mask_call_input(holder: dict[str, Any], kind: str, mask: Mask) -> None:
-    """The input of the call ``holder[kind]``: JSON arguments leaf by leaf, else free text."""
-    spec = holder.get(kind)
-    field = CALL_INPUT[kind]
+    """The input of the call ``holder[kind]``."""
+    _mask_input(holder.get(kind), CALL_INPUT[kind], mask)
+
+
+def _mask_input(spec: Any, field: str, mask: Mask) -> None:
+    """A call's input in ``spec[field]``: JSON ``arguments`` leaf by leaf, else free text."""
     if isinstance(spec, dict) and isinstance(spec.get(field), str):
         is_json = field == "arguments"
         spec[field] = mask_json_text(spec[field], mask) if is_json else mask(spec[field])
@@ -176,10 +179,7 @@ def mask_responses(body: dict[str, Any], masker: RequestMasker) -> None:
             # item's reasoning_text parts have a "text" too.
             item["content"] = _mask_parts(item["content"], mask)
         if kind in RESPONSES_CALL_INPUT:
-            field = RESPONSES_CALL_INPUT[kind]
-            if isinstance(item.get(field), str):
-                is_json = field == "arguments"
-                item[field] = mask_json_text(item[field], mask) if is_json else mask(item[field])
+            _mask_input(item, RESPONSES_CALL_INPUT[kind], mask)
         elif kind in ("function_call_output", "custom_tool_call_output") and "output" in item:
             item["output"] = _mask_parts(item["output"], mask)
         elif kind == "reasoning" and isinstance(item.get("summary"), list):
