@@ -56,7 +56,9 @@ class _Shape:
     path: str
     filter_tools: Callable[[dict[str, Any], ToolRules], list[str]]
     mask: Callable[[dict[str, Any], RequestMasker], None]
-    restore: Callable[[dict[str, Any], RestoreMap, ToolRules, Any], dict[str, Any]]
+    restore: Callable[
+        [dict[str, Any], RestoreMap, ToolRules, Callable[[str], None]], dict[str, Any]
+    ]
 
 
 _SHAPES: dict[Protocol, _Shape] = {
@@ -237,20 +239,18 @@ def _target(state: ProxyState, protocol: Protocol, provider: Provider) -> Upstre
     # The client's defaults (user-agent, accept-encoding) first, as build_request merges them.
     headers = dict(state.client.headers)
     headers["content-type"] = "application/json"
-    path = _SHAPES[protocol].path
-    if protocol != "anthropic":
-        name = provider if provider in _OPENAI_COMPATIBLE else "openai"
-        base, key = settings.provider(name)
-        url = f"{base}/{path}"
-        if key is not None:
-            headers["authorization"] = f"Bearer {key.get_secret_value()}"
-    else:
+    if protocol == "anthropic":
         base, key = settings.provider("anthropic")
-        url = f"{base}/{path}"
         headers["anthropic-version"] = settings.anthropic_version
         if key is not None:
             headers["x-api-key"] = key.get_secret_value()
-    target = state.targets[(protocol, provider)] = UpstreamTarget(httpx.URL(url), headers)
+    else:
+        # Both OpenAI APIs go to the profile's OpenAI-compatible provider.
+        base, key = settings.provider(provider if provider in _OPENAI_COMPATIBLE else "openai")
+        if key is not None:
+            headers["authorization"] = f"Bearer {key.get_secret_value()}"
+    url = httpx.URL(f"{base}/{_SHAPES[protocol].path}")
+    target = state.targets[(protocol, provider)] = UpstreamTarget(url, headers)
     return target
 
 
