@@ -99,6 +99,8 @@ def events(model: str, text: list[str], reasoning: list[str], calls: list[Call])
         {"type": "response.in_progress", "response": _response(model, [], "in_progress")},
     ]
     items = _items(text, reasoning, calls)
+    # The calls are the last items, in order.
+    first_call = len(items) - len(calls)
     for index, item in enumerate(items):
         at = {"item_id": item["id"], "output_index": index}
         if item["type"] == "reasoning":
@@ -106,7 +108,7 @@ def events(model: str, text: list[str], reasoning: list[str], calls: list[Call])
         elif item["type"] == "message":
             out.extend(_texts(at, item, "content", "content_index", text))
         else:
-            number = int(item["id"].removeprefix("fc_"))
+            number = index - first_call
             out.extend(_call(at, number, item, calls[number]))
     out.append({"type": "response.completed", "response": _response(model, items, "completed")})
     return [_sse(ev, n) for n, ev in enumerate(out)]
