@@ -20,7 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,18 +227,33 @@ def masked_payload(model: str, stream: bool, turn: int) -> dict[str, Any]:
     return body
 
 
-def _stream_once(client: httpx.Client, body: dict[str, Any]) -> tuple[float, int, int, str]:
+def _chat_text(event: dict[str, Any]) -> str | None:
+    """A chat completion chunk's text delta; None when the chunk carries no text."""
+    content: str | None = event["choices"][0]["delta"].get("content")
+    return content
+
+
+def _responses_text(event: dict[str, Any]) -> str | None:
+    """A Responses event's text delta; None for every other event."""
+    return str(event["delta"]) if event["type"] == "response.output_text.delta" else None
+
+
+def _stream_once(
+    client: httpx.Client,
+    body: dict[str, Any],
+    path: str = "/v1/chat/completions",
+    text_of: Callable[[dict[str, Any]], str | None] = _chat_text,
+) -> tuple[float, int, int, str]:
     start = time.perf_counter()
     ttft = 0.0
     events = 0
     empty = 0
     text = ""
-    with client.stream("POST", "/v1/chat/completions", json=body) as r:
+    with client.stream("POST", path, json=body) as r:
         for line in r.iter_lines():
             if not line.startswith("data: {"):
                 continue
-            delta = json.loads(line[6:])["choices"][0]["delta"]
-            content = delta.get("content")
+            content = text_of(json.loads(line[6:]))
             if content is None:
                 continue
             events += 1
@@ -309,20 +324,6 @@ def as_responses(body: dict[str, Any]) -> dict[str, Any]:
     return {"model": body["model"], "stream": body["stream"], "input": items}
 
 
-def _responses_once(client: httpx.Client, body: dict[str, Any]) -> tuple[int, str]:
-    events = 0
-    text = ""
-    with client.stream("POST", "/v1/responses", json=body) as r:
-        for line in r.iter_lines():
-            if not line.startswith("data: {"):
-                continue
-            event = json.loads(line[6:])
-            if event["type"] == "response.output_text.delta":
-                events += 1
-                text += event["delta"]
-    return events, text
-
-
 def responses_streaming(
     direct: httpx.Client, proxied: httpx.Client, proxy_pid: int
 ) -> dict[str, float]:
@@ -333,11 +334,11 @@ def responses_streaming(
     restored = True
     cpu = 0.0
     for turn in range(10_000, 10_000 + N_STREAM):
-        d_events += _responses_once(
-            direct, as_responses(masked_payload("bench-stream", True, turn))
-        )[0]
+        masked = as_responses(masked_payload("bench-stream", True, turn))
+        d_events += _stream_once(direct, masked, "/v1/responses", _responses_text)[1]
         before = cpu_seconds(proxy_pid)
-        events, text = _responses_once(proxied, as_responses(payload("bench-stream", True, turn)))
+        body = as_responses(payload("bench-stream", True, turn))
+        _, events, _, text = _stream_once(proxied, body, "/v1/responses", _responses_text)
         cpu += cpu_seconds(proxy_pid) - before
         p_events += events
         restored = restored and all(v in text for v in PII)
