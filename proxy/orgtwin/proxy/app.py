@@ -165,10 +165,11 @@ def create_app(
     @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def unserved(request: Request) -> Response:
         # Other provider endpoints (stored responses, embeddings, token counts...): a clear
-        # error in the caller's protocol rather than a bare 404.
+        # error in the caller's protocol rather than a bare 404. The path is not repeated:
+        # it may carry a value (an id, an email) that no error may hold.
         path = request.url.path
         err = ProxyError(
-            f"{request.method} {path} is not served by the orgtwin proxy: it serves POST"
+            "this endpoint is not served by the orgtwin proxy: it serves POST"
             " /v1/chat/completions, /v1/responses and /v1/messages, and GET /v1/models",
             status=404,
             kind="unsupported_endpoint",
