@@ -193,10 +193,15 @@ def test_a_token_left_by_a_killed_pass_is_removed_by_the_next_process(
     bare.core.delete_namespaced_pod(k8s.session_pod_name("cut"), bare.ns, grace_period_seconds=0)
     assert bare.secret_exists("cut")
     proc.start()
-    try:
-        eventually(lambda: assert_clean(bare, {"cut": "Completed"}), 60)
+
+    def token_gone() -> None:
+        assert_clean(bare, {"cut": "Completed"})
         assert not bare.secret_exists("cut")
+        # Recorded after the Secret is deleted: a check in between sees the name still.
         assert bare.status(S, "cut").get("tokenSecretName", "") == ""
+
+    try:
+        eventually(token_gone, 60)
     finally:
         proc.stop()
 
