@@ -22,6 +22,8 @@ class Seen:
     done: bool = False
     # OpenAI-compatible reasoning ("reasoning_content" or "reasoning"), whole or streamed.
     reasoning: str = ""
+    # A streamed chat completion's text as goose shows it: see _goose_reads.
+    shown: str = ""
 
 
 def _sse_events(response: httpx.Response) -> list[tuple[str, str]]:
@@ -50,6 +52,33 @@ def _openai_spec(call: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+class _GooseReader:
+    """Which streamed chat-completion chunks goose shows the text of.
+
+    As goose's OpenAI format reads a stream (``response_to_streaming_message`` in
+    crates/goose/src/providers/formats/openai.rs; goose itself does not run here): from
+    the first chunk with tool calls up to a chunk with a finish reason, or without
+    choices, every chunk is read for its calls alone and any text in it is dropped.
+    """
+
+    def __init__(self) -> None:
+        self.calling = False
+
+    def reads(self, chunk: dict[str, Any]) -> bool:
+        choices = chunk.get("choices") or []
+        if not choices:
+            self.calling = False
+            return False
+        finished = bool(choices[0].get("finish_reason"))
+        if self.calling:
+            self.calling = not finished
+            return False
+        if choices[0].get("delta", {}).get("tool_calls"):
+            self.calling = not finished
+            return False
+        return True
+
+
 def openai(client: httpx.Client, body: dict[str, Any]) -> Seen:
     if not body.get("stream"):
         r = client.post("/v1/chat/completions", json=body)
@@ -73,6 +102,7 @@ def openai(client: httpx.Client, body: dict[str, Any]) -> Seen:
             return Seen(r.status_code, error=r.json())
         seen = Seen(200)
         tools: dict[int, dict[str, Any]] = {}
+        goose = _GooseReader()
         for _, data in _sse_events(r):
             if data == "[DONE]":
                 seen.done = True
@@ -82,6 +112,8 @@ def openai(client: httpx.Client, body: dict[str, Any]) -> Seen:
             if "error" in obj:
                 seen.error = obj
                 continue
+            if goose.reads(obj):
+                seen.shown += obj["choices"][0]["delta"].get("content") or ""
             for choice in obj.get("choices") or []:
                 delta = choice.get("delta") or {}
                 seen.text += delta.get("content") or ""

@@ -53,15 +53,18 @@ def test_forbidden_tools_are_removed_from_the_request(proxy: Proxy, protocol: st
 
 
 @EVERY_WAY
+@pytest.mark.parametrize("blocked_first", [True, False])
 def test_forbidden_tool_call_is_blocked_and_audited(
-    proxy: Proxy, protocol: str, stream: bool, caplog: pytest.LogCaptureFixture
+    proxy: Proxy,
+    protocol: str,
+    stream: bool,
+    blocked_first: bool,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    calls = (ToolCall("shell__run", '{"cmd": "rm -rf /"}'), ToolCall("web", '{"q": 1}'))
     proxy.upstream.script(
         "mixed",
-        Script(
-            text="Working on it.",
-            tool_calls=(ToolCall("shell__run", '{"cmd": "rm -rf /"}'), ToolCall("web", '{"q": 1}')),
-        ),
+        Script(text="Working on it.", tool_calls=calls if blocked_first else calls[::-1]),
     )
     with caplog.at_level(logging.INFO), proxy.client("masked") as client:
         seen = call(protocol, client, user("go", protocol, model="mixed", stream=stream))
@@ -74,6 +77,9 @@ def test_forbidden_tool_call_is_blocked_and_audited(
     assert len(audits) == 1
     assert audits[0].fields["tool"] == "shell__run"  # type: ignore[attr-defined]
     if protocol == "openai" and stream:
+        # goose shows the notice also when the blocked call follows an allowed one.
+        assert "Working on it." in seen.shown
+        assert "'shell__run' was blocked" in seen.shown
         # The allowed call becomes index 0 for the client: indexes stay contiguous.
         indexes = {
             c["index"]

@@ -108,6 +108,8 @@ class _Choice:
     allowed: int = 0
     # Tool calls have started: the text before them is over.
     calling: bool = False
+    # Notices of blocked calls not sent yet: see StreamTransformer._notices.
+    notices: list[str] = field(default_factory=list)
     finished: bool = False
 
 
@@ -132,6 +134,7 @@ class StreamTransformer:
         """One upstream chunk in, the chunks to send out (usually exactly one)."""
         self._last = obj
         out: list[dict[str, Any]] = []
+        after: list[dict[str, Any]] = []
         for choice in obj.get("choices") or []:
             index = int(choice.get("index", 0))
             st = self._choice(index)
@@ -153,7 +156,11 @@ class StreamTransformer:
                     _merge(delta, tail["choices"][0]["delta"])
                 if choice["finish_reason"] in ("tool_calls", "function_call") and not st.allowed:
                     choice["finish_reason"] = "stop"
+                notices = self._notices(index, st)
+                if notices is not None:
+                    after.append(notices)
         out.append(obj)
+        out.extend(after)
         return out
 
     def _rich(self, index: int, st: _Choice, delta: dict[str, Any], out: list[Any]) -> None:
@@ -182,6 +189,11 @@ class StreamTransformer:
             self._tools(st, delta)
         if isinstance(delta.get("function_call"), dict):
             self._legacy(st, delta)
+        if st.notices and not st.allowed:
+            # No call has reached the client: the notice stands where the call would have.
+            said = (delta.pop("content", None) or "") + st.content.flush()
+            delta["content"] = "\n".join(filter(None, [said, *st.notices]))
+            st.notices.clear()
 
     def _reason(self, st: _Choice, delta: dict[str, Any], key: str) -> None:
         restorer = st.reasoning.get(key)
@@ -225,9 +237,7 @@ class StreamTransformer:
         tool = _Tool(blocked, st.allowed, kind, restorer)
         if blocked:
             self._on_block(name)
-            # What the model said before the tool call comes first, then the notice.
-            before = (delta.get("content") or "") + st.content.flush()
-            delta["content"] = before + ("\n" if before else "") + blocked_notice(name)
+            st.notices.append(blocked_notice(name))
         else:
             st.allowed += 1
         return tool
@@ -270,7 +280,23 @@ class StreamTransformer:
                 tail = self._flush(index, st)
                 if tail is not None:
                     out.append(tail)
+                notices = self._notices(index, st)
+                if notices is not None:
+                    out.append(notices)
         return out
+
+    def _notices(self, index: int, st: _Choice) -> dict[str, Any] | None:
+        """The notices of calls blocked after an allowed one, in a chunk after the calls.
+
+        Clients such as goose read the chunks from a choice's first tool call up to its
+        finish reason for their calls alone, and drop any text in them: a notice sent
+        there would never be shown.
+        """
+        if not st.notices:
+            return None
+        chunk = self._wrap(index, {"content": "\n".join(st.notices)})
+        st.notices.clear()
+        return chunk
 
 
 def _end_reasoning(st: _Choice, delta: dict[str, Any]) -> None:
