@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 
 class OrgtwinError(Exception):
     """Base of every orgtwin domain error."""
@@ -49,3 +51,14 @@ class ConflictError(OrgtwinError):
 
 class TokenError(OrgtwinError):
     """A token is missing, malformed, wrongly signed or expired."""
+
+
+def validation_problems(exc: ValidationError, prefix: str = "") -> list[FieldProblem]:
+    """Each of pydantic's errors as its field path (below ``prefix``) and message: never
+    its ``input``, which echoes the value."""
+    return [
+        FieldProblem(
+            ".".join(filter(None, [prefix, *map(str, err["loc"])])) or "(document)", err["msg"]
+        )
+        for err in exc.errors()
+    ]

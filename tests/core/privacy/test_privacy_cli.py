@@ -54,3 +54,55 @@ def test_mask_prints_masked_text(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 0
     assert result.stdout.startswith("mail [EMAIL_")
     assert "ann@corp.example" not in result.stdout
+
+
+def _refused(args: list[str], stdin: bytes | None = None) -> str:
+    """The usage error of a refused invocation: exit code 2 and nothing on stdout."""
+    result = CliRunner().invoke(privacy_app, args, input=stdin)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    return " ".join(result.stderr.replace("│", " ").split())
+
+
+def test_bad_input_is_refused_with_the_option_and_line_and_no_value(tmp_path: Path) -> None:
+    # Line 1 is fine and carries PII; line 2 has a byte that is not UTF-8. Nothing is
+    # printed for line 1 and the error names the line, never the text.
+    error = _refused(["scan", "-"], b"mail ann@corp.example\nbad \xff byte\n")
+    assert "Invalid value for 'SOURCE': not UTF-8 text (line 2)" in error
+    assert "ann@corp.example" not in error
+    assert "cannot read" in _refused(["scan", str(tmp_path / "missing.txt")])
+
+    def refused(option: str, text: str) -> str:
+        path = tmp_path / "option-file"
+        path.write_text(text, "utf-8")
+        return _refused(["scan", "-", option, str(path)], b"hi\n")
+
+    assert "is not valid YAML (line 1, column 6)" in refused("--profile", "a: [b")
+    assert "spec.privacy.mode: Input should be 'off'" in refused(
+        "--profile", "spec: {privacy: {mode: loud}}"
+    )
+    assert "privacy.customPatterns[0].regex: not a valid regular expression" in refused(
+        "--profile", "privacy: {customPatterns: [{name: EMP, regex: '('}]}"
+    )
+    assert "the document is not a mapping" in refused("--profile", "- a\n- b\n")
+
+    assert "line 1: header: no name, email or employee id column" in refused(
+        "--directory", "a,b\n1,2\n"
+    )
+    assert "line 2: row: malformed CSV" in refused(
+        "--directory", 'name,email\n"Ann Lee,ann@corp.example\n'
+    )
+
+
+def test_a_byte_order_mark_is_no_text_and_a_lone_carriage_return_ends_a_line(
+    tmp_path: Path,
+) -> None:
+    org = tmp_path / "org.csv"
+    org.write_bytes(b"\xef\xbb\xbfName,Email\nAnn Lee,ann@corp.example\n")
+    args = ["scan", "-", "--directory", str(org)]
+    result = CliRunner().invoke(privacy_app, args, input="\ufeffcall Ann Lee\rnext\r\n")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x) for x in result.stdout.splitlines()] == [
+        {"line": 1, "detections": [{"type": "PERSON", "start": 5, "end": 12, "score": 1.0}]},
+        {"line": 2, "detections": []},
+    ]

@@ -16,8 +16,10 @@ from typing import Any
 
 import typer
 import yaml
+from pydantic import ValidationError
 
 from orgtwin.core.crds.models import AgentProfileSpec, PrivacySpec
+from orgtwin.core.errors import InputValidationError, validation_problems
 from orgtwin.core.privacy.directory import Directory
 from orgtwin.core.privacy.engine import Engine
 
@@ -30,32 +32,81 @@ def load_privacy(path: Path | None) -> PrivacySpec:
     """An AgentProfile object, a profile spec or a bare privacy section, from YAML."""
     if path is None:
         return PrivacySpec()
-    doc: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        doc: Any = yaml.safe_load(_text(_bytes(path, "--profile"), "--profile")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise _bad("--profile", f"{path} is not valid YAML{where}") from None
+    prefix = ""
     if isinstance(doc, dict) and "spec" in doc:
-        doc = doc["spec"]
-    if isinstance(doc, dict) and "role" in doc:
-        return AgentProfileSpec.model_validate(doc).privacy
-    if isinstance(doc, dict) and "privacy" in doc:
-        doc = doc["privacy"]
-    return PrivacySpec.model_validate(doc)
+        doc, prefix = doc["spec"], "spec"
+    if not isinstance(doc, dict):
+        what = "expected an AgentProfile, its spec or a privacy section"
+        raise _bad("--profile", f"{path}: {prefix or 'the document'} is not a mapping ({what})")
+    try:
+        if isinstance(doc, dict) and "role" in doc:
+            return AgentProfileSpec.model_validate(doc).privacy
+        if isinstance(doc, dict) and "privacy" in doc:
+            doc, prefix = doc["privacy"], ".".join(filter(None, [prefix, "privacy"]))
+        return PrivacySpec.model_validate(doc)
+    except ValidationError as exc:
+        problems = "; ".join(map(str, validation_problems(exc, prefix)))
+        raise _bad("--profile", f"{path}: {problems}") from None
 
 
 def _engine(directory: Path | None, profile: Path | None, secret: bytes) -> Engine:
-    people = Directory.from_csv(directory) if directory is not None else None
-    return Engine.from_policy(load_privacy(profile), secret, people)
+    """The engine for the options, or a usage error naming the option and what is wrong."""
+    people = None
+    if directory is not None:
+        try:
+            people = Directory.from_csv(_text(_bytes(directory, "--directory"), "--directory"))
+        except InputValidationError as exc:
+            raise _bad("--directory", f"{directory}: {_problems(exc)}") from None
+    privacy = load_privacy(profile)
+    try:
+        return Engine.from_policy(privacy, secret, people)
+    except InputValidationError as exc:
+        raise _bad("--profile", f"{profile}: {_problems(exc)}") from None
+
+
+def _bad(option: str, message: str) -> typer.BadParameter:
+    return typer.BadParameter(message, param_hint=f"'{option}'")
+
+
+def _problems(exc: InputValidationError) -> str:
+    return "; ".join(map(str, exc.problems)) or str(exc)
+
+
+def _bytes(path: Path | None, option: str) -> bytes:
+    """The file's bytes, or standard input's for None."""
+    if path is None:
+        return sys.stdin.buffer.read()
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise _bad(option, f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _text(raw: bytes, option: str) -> str:
+    """UTF-8, a leading byte-order mark dropped (it would shift line 1's offsets)."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise _bad(option, f"not UTF-8 text (line {line})") from None
 
 
 def _read(source: str) -> str:
-    if source == "-":
-        return sys.stdin.read()
-    return Path(source).read_text(encoding="utf-8")
+    return _text(_bytes(None if source == "-" else Path(source), "SOURCE"), "SOURCE")
 
 
 def _lines(text: str) -> list[str]:
-    lines = text.split("\n")
+    """Lines as text-mode reading splits them: at "\n", "\r\n" or a lone "\r"."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    return [line.removesuffix("\r") for line in lines]
+    return lines
 
 
 def scan_lines(engine: Engine, text: str) -> list[dict[str, Any]]:

@@ -7,11 +7,19 @@ pass of its own; matching ignores case and whitespace and respects word boundari
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
+from orgtwin.core.errors import FieldProblem, InputValidationError
 from orgtwin.core.privacy.scan import Scanner
 from orgtwin.core.privacy.types import EMAIL, EMPLOYEE_ID, PERSON, Detection
+
+# Header names (lower case, without "_") that hold a name, an email or an employee id.
+_USABLE = frozenset({"displayname", "name", "email", "employeeid", "id"})
+
+
+def _column(header: str) -> str:
+    return header.strip().lower().replace("_", "")
 
 
 class Directory:
@@ -35,17 +43,32 @@ class Directory:
         return cls(entries)
 
     @classmethod
-    def from_csv(cls, path: Path) -> Directory:
-        """Read an org CSV with columns for name, email and employee id (header names vary)."""
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
+    def from_csv(cls, text: str) -> Directory:
+        """Read an org CSV with columns for name, email and employee id (header names vary).
+
+        Raises InputValidationError naming the line of a malformed row, or the header
+        when no column holds a name, an email or an employee id.
+        """
+        reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
         people: list[tuple[str, str, str]] = []
-        for row in rows:
-            lower = {k.strip().lower().replace("_", ""): (v or "").strip() for k, v in row.items()}
-            name = lower.get("displayname") or lower.get("name") or ""
-            email = lower.get("email", "")
-            emp = lower.get("employeeid") or lower.get("id") or ""
-            people.append((name, email, emp))
+        try:
+            columns = {_column(h) for h in reader.fieldnames or ()}
+            if not columns & _USABLE:
+                raise InputValidationError(
+                    "not an org directory",
+                    [FieldProblem("header", "no name, email or employee id column", 1)],
+                )
+            for row in reader:
+                lower = {_column(k): (v or "").strip() for k, v in row.items() if k is not None}
+                name = lower.get("displayname") or lower.get("name") or ""
+                email = lower.get("email", "")
+                emp = lower.get("employeeid") or lower.get("id") or ""
+                people.append((name, email, emp))
+        except csv.Error as exc:
+            raise InputValidationError(
+                "not an org directory",
+                [FieldProblem("row", "malformed CSV", reader.reader.line_num)],
+            ) from exc
         return cls.from_people(people)
 
     def find(self, text: str) -> Iterator[Detection]:
