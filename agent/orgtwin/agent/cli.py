@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from orgtwin.core import logging as core_logging
+from orgtwin.core.startup import load_settings
 
 agent_app = typer.Typer(
     help="Agent side: mesh MCP extension, goose entrypoint, simulator.", no_args_is_help=True
@@ -35,7 +36,7 @@ def mcp_command(
     from orgtwin.agent.server import MeshServer
     from orgtwin.agent.settings import AgentSettings
 
-    settings = AgentSettings()
+    settings = load_settings(AgentSettings, "agent")
     core_logging.configure(settings.log_level, settings.log_format)
     server = MeshServer(settings)
     if transport is Transport.stdio:
@@ -56,7 +57,7 @@ def entrypoint_command() -> None:
     from orgtwin.agent import entrypoint
     from orgtwin.agent.settings import AgentSettings
 
-    settings = AgentSettings()
+    settings = load_settings(AgentSettings, "agent")
     core_logging.configure(settings.log_level, settings.log_format)
     try:
         entrypoint.main()
@@ -91,7 +92,7 @@ def simulate_command(
     from orgtwin.agent.errors import AgentError
     from orgtwin.agent.settings import AgentSettings
 
-    settings = AgentSettings()
+    settings = load_settings(AgentSettings, "agent")
     core_logging.configure(settings.log_level, settings.log_format)
     env = dict(os.environ)
     folder = profile_dir or Path(env.get("ORGTWIN_PROFILE_DIR") or entrypoint.DEFAULT_PROFILE_DIR)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from orgtwin.core.startup import StartupError, load_settings, startup_errors
+
 api_app = typer.Typer(help="The control API.", no_args_is_help=True)
 
 
@@ -14,11 +16,20 @@ def serve() -> None:
 
     import uvicorn
 
+    from orgtwin.api import migrations
     from orgtwin.api.app import create_app
     from orgtwin.api.settings import ApiSettings
     from orgtwin.core import logging as core_logging
 
-    settings = ApiSettings()
+    settings = load_settings(ApiSettings, "api")
+    # The database first: unreachable or behind, the process ends with one line that
+    # says so (the app checks the schema again as it starts).
+    url = settings.database_url.get_secret_value()
+    with startup_errors("api"), migrations.database_errors(url):
+        found = migrations.current(url)
+        problem = migrations.schema_problem(found, migrations.head())
+        if problem is not None:
+            raise StartupError(problem)
     core_logging.configure(settings.log_level, settings.log_format)
     app = create_app(settings)
     # Everything imported so far (modules, classes, pydantic and SQLAlchemy schemas,
@@ -41,9 +52,10 @@ def migrate(revision: str = typer.Option("head", help="Target revision.")) -> No
     from orgtwin.api import migrations
     from orgtwin.api.settings import ApiSettings
 
-    url = ApiSettings().database_url.get_secret_value()
-    migrations.upgrade(url, revision)
-    typer.echo(f"schema at {migrations.current(url)}")
+    url = load_settings(ApiSettings, "api").database_url.get_secret_value()
+    with startup_errors("api migrate"), migrations.database_errors(url):
+        migrations.upgrade(url, revision)
+        typer.echo(f"schema at {migrations.current(url)}")
 
 
 @api_app.command("dev-token")
@@ -56,7 +68,7 @@ def dev_token(
     from orgtwin.api.auth import dev
     from orgtwin.api.settings import ApiSettings
 
-    settings = ApiSettings()
+    settings = load_settings(ApiSettings, "api")
     if not settings.dev_mode or settings.dev_signing_key is None:
         raise typer.BadParameter("dev tokens need ORGTWIN_API_DEV_MODE=true")
     typer.echo(

@@ -113,11 +113,9 @@ class Database:
             found = await conn.run_sync(
                 lambda sync: MigrationContext.configure(sync).get_current_revision()
             )
-        if found != expected:
-            raise SchemaBehindError(
-                f"database schema is at {found!r}, this api needs {expected!r}: "
-                "run `orgtwin api migrate`"
-            )
+        problem = migrations.schema_problem(found, expected)
+        if problem is not None:
+            raise SchemaBehindError(problem)
 
     async def dispose(self) -> None:
         await self.statements.close()

@@ -10,6 +10,7 @@ import kopf
 import typer
 
 from orgtwin.core.logging import configure
+from orgtwin.core.startup import load_settings
 from orgtwin.operator import kopf_fixes
 from orgtwin.operator.handlers import register
 from orgtwin.operator.settings import OperatorSettings
@@ -58,4 +59,4 @@ def run_operator(settings: OperatorSettings) -> None:
 @app.command("run")
 def run() -> None:
     """Run the operator (configured by ORGTWIN_OPERATOR_* environment variables)."""
-    run_operator(OperatorSettings())
+    run_operator(load_settings(OperatorSettings, "operator"))

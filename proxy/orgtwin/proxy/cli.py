@@ -8,7 +8,10 @@ import typer
 import uvicorn
 
 from orgtwin.core import logging as orgtwin_logging
+from orgtwin.core.startup import load_settings, startup_errors
 from orgtwin.proxy.app import create_app, quiet_client_logs
+from orgtwin.proxy.kube import api_client
+from orgtwin.proxy.profiles import StaticProfiles
 from orgtwin.proxy.settings import ProxySettings
 
 proxy_app = typer.Typer(help="The LLM privacy proxy.", no_args_is_help=True)
@@ -20,15 +23,27 @@ def serve(
     port: int | None = typer.Option(None, help="Listen port (default from settings)."),
 ) -> None:
     """Serve the OpenAI- and Anthropic-compatible proxy (settings from ORGTWIN_PROXY_*)."""
-    settings = ProxySettings()
+    settings = load_settings(ProxySettings, "proxy")
     run(settings, host or settings.host, port or settings.port)
 
 
 def run(settings: ProxySettings, host: str, port: int) -> None:
-    """The proxy process: logging, the app, uvicorn (the bench runs exactly this too)."""
+    """The proxy process: logging, the app, uvicorn (the bench runs exactly this too).
+
+    What the app needs to start is checked first, so that a missing key, profiles file
+    or cluster configuration ends the process with one line saying what to set.
+    """
+    profiles = None
+    with startup_errors("proxy"):
+        settings.masking_secret()
+        settings.signing_key()
+        if settings.profiles_file is not None:
+            profiles = StaticProfiles.from_yaml(settings.profiles_file)
+        else:
+            api_client(settings.kubeconfig)
     orgtwin_logging.configure(settings.log_level, settings.log_format)
     quiet_client_logs()
-    app = create_app(settings)
+    app = create_app(settings, profiles=profiles)
     # What is imported by now (modules, classes, pydantic schemas) lives as long as the
     # process: out of the collector's sight, a full collection no longer walks it in the
     # middle of a request.

@@ -22,17 +22,31 @@ from pydantic import ValidationError
 from orgtwin.core import k8s
 from orgtwin.core.crds.models import AgentProfileSpec, OrgUserSpec
 from orgtwin.core.privacy import Directory
+from orgtwin.core.startup import StartupError
 
 log = logging.getLogger("orgtwin.proxy.kube")
 
 
 def api_client(kubeconfig: str | None) -> client.ApiClient:
+    """The cluster's API: ``kubeconfig``, else in-cluster, else ~/.kube/config."""
     if kubeconfig:
-        return config.new_client_from_config(config_file=kubeconfig)
+        try:
+            return config.new_client_from_config(config_file=kubeconfig)
+        except (OSError, config.ConfigException) as exc:
+            reason = (
+                exc.strerror if isinstance(exc, OSError) else "missing or not a usable kubeconfig"
+            )
+            raise StartupError(f"ORGTWIN_PROXY_KUBECONFIG ({kubeconfig}): {reason}") from None
     try:
         config.load_incluster_config()
     except config.ConfigException:
-        config.load_kube_config()
+        try:
+            config.load_kube_config()
+        except config.ConfigException:
+            raise StartupError(
+                "no Kubernetes configuration: not in a cluster and no ~/.kube/config; set "
+                "ORGTWIN_PROXY_KUBECONFIG, or ORGTWIN_PROXY_PROFILES_FILE to run standalone"
+            ) from None
     return client.ApiClient()
 
 

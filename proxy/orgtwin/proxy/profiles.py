@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
+from pydantic import ValidationError
 
 from orgtwin.core.crds.models import AgentProfileSpec, OrgUserSpec
+from orgtwin.core.errors import validation_problems
 from orgtwin.core.privacy import Directory, Engine
+from orgtwin.core.startup import StartupError
 
 
 class ProfileSource(Protocol):
@@ -39,19 +42,34 @@ class StaticProfiles:
 
     @classmethod
     def from_yaml(cls, path: Path) -> StaticProfiles:
-        """Multi-document YAML of AgentProfile and OrgUser objects, as for kubectl apply."""
+        """Multi-document YAML of AgentProfile and OrgUser objects, as for kubectl apply.
+
+        A file that cannot be read, or an object without a valid spec, raises StartupError
+        naming the file, the document and the field.
+        """
+        where = f"ORGTWIN_PROXY_PROFILES_FILE ({path})"
+        try:
+            docs: list[Any] = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        except OSError as exc:
+            raise StartupError(f"cannot read {where}: {exc.strerror}") from None
+        except (UnicodeDecodeError, yaml.YAMLError):
+            raise StartupError(f"{where} is not UTF-8 YAML") from None
         profiles: dict[str, AgentProfileSpec] = {}
         users: list[OrgUserSpec] = []
-        with path.open(encoding="utf-8") as fh:
-            docs: list[Any] = list(yaml.safe_load_all(fh))
-        for doc in docs:
-            if not isinstance(doc, dict):
-                continue
-            kind = doc.get("kind")
-            if kind == "AgentProfile":
-                profiles[doc["metadata"]["name"]] = AgentProfileSpec.model_validate(doc["spec"])
-            elif kind == "OrgUser":
-                users.append(OrgUserSpec.model_validate(doc["spec"]))
+        for number, doc in enumerate(docs, start=1):
+            kind = doc.get("kind") if isinstance(doc, dict) else None
+            try:
+                if kind == "AgentProfile":
+                    name = str(doc["metadata"]["name"])
+                    profiles[name] = AgentProfileSpec.model_validate(doc["spec"])
+                elif kind == "OrgUser":
+                    users.append(OrgUserSpec.model_validate(doc["spec"]))
+            except (KeyError, TypeError):
+                needs = "metadata.name and spec" if kind == "AgentProfile" else "spec"
+                raise StartupError(f"{where}: document {number} ({kind}) needs {needs}") from None
+            except ValidationError as exc:
+                problems = "; ".join(map(str, validation_problems(exc, "spec")))
+                raise StartupError(f"{where}: document {number} ({kind}): {problems}") from None
         return cls(profiles, users)
 
     def profile(self, name: str) -> AgentProfileSpec | None:

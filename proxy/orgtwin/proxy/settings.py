@@ -9,16 +9,25 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from orgtwin.core.settings import BaseServiceSettings
+from orgtwin.core.startup import StartupError
 
 ProviderName = Literal["openai", "anthropic", "openrouter", "ollama"]
 
 
-def _secret(value: SecretStr | None, path: Path | None, what: str) -> bytes:
+def _secret(value: SecretStr | None, path: Path | None, name: str) -> bytes:
+    """The key from ORGTWIN_PROXY_<NAME> or the file ORGTWIN_PROXY_<NAME>_FILE names."""
+    variable = f"ORGTWIN_PROXY_{name}"
     if value is not None and value.get_secret_value():
         return value.get_secret_value().encode()
-    if path is not None:
-        return path.read_bytes().strip()
-    raise ValueError(f"{what} is not configured")
+    if path is None:
+        raise StartupError(f"set {variable} or {variable}_FILE")
+    try:
+        key = path.read_bytes().strip()
+    except OSError as exc:
+        raise StartupError(f"cannot read {variable}_FILE ({path}): {exc.strerror}") from None
+    if not key:
+        raise StartupError(f"{variable}_FILE ({path}) is empty")
+    return key
 
 
 class ProxySettings(BaseServiceSettings):
@@ -86,11 +95,11 @@ class ProxySettings(BaseServiceSettings):
 
     def signing_key(self) -> bytes:
         return _secret(
-            self.session_signing_key, self.session_signing_key_file, "session signing key"
+            self.session_signing_key, self.session_signing_key_file, "SESSION_SIGNING_KEY"
         )
 
     def masking_secret(self) -> bytes:
-        return _secret(self.masking_key, self.masking_key_file, "masking key")
+        return _secret(self.masking_key, self.masking_key_file, "MASKING_KEY")
 
     def provider(self, name: ProviderName) -> tuple[str, SecretStr | None]:
         """Base URL and key of one provider."""

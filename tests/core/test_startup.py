@@ -1,0 +1,49 @@
+"""A service that cannot start says why in one line: the variable and the problem, no value."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from orgtwin.core.settings import BaseServiceSettings
+from orgtwin.core.startup import StartupError, load_settings, startup_errors
+
+pytestmark = pytest.mark.unit
+
+
+class _Settings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="ORGTWIN_DEMOSVC_", frozen=True)
+
+    port: int = Field(default=8080, ge=1)
+    pool_size: int = 4
+
+
+def test_invalid_settings_name_every_variable_and_never_the_value(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ORGTWIN_DEMOSVC_PORT", "s3cret-value")
+    monkeypatch.setenv("ORGTWIN_DEMOSVC_POOL_SIZE", "many")
+    monkeypatch.setenv("ORGTWIN_DEMOSVC_LOG_LEVEL", "LOUD")
+    with pytest.raises(typer.Exit) as exited:
+        load_settings(_Settings, "demosvc")
+    assert exited.value.exit_code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("orgtwin demosvc: cannot start: invalid settings: ")
+    for variable in ("PORT", "POOL_SIZE", "LOG_LEVEL"):
+        assert f"ORGTWIN_DEMOSVC_{variable}: " in err
+    assert "s3cret-value" not in err
+    assert "many" not in err
+
+
+def test_valid_settings_load_and_a_startup_error_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ORGTWIN_DEMOSVC_PORT", "9000")
+    assert load_settings(_Settings, "demosvc").port == 9000
+    with pytest.raises(typer.Exit) as exited, startup_errors("demosvc"):
+        raise StartupError("set ORGTWIN_DEMOSVC_KEY")
+    assert exited.value.exit_code == 1
+    assert capsys.readouterr().err == "orgtwin demosvc: cannot start: set ORGTWIN_DEMOSVC_KEY\n"
