@@ -8,14 +8,19 @@ import re
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import typer
 
 from orgtwin.testing import tools
-from orgtwin.testing.scenarios import SCENARIOS, Driver, Outcome
-from orgtwin.testing.stack import Stack
+
+if TYPE_CHECKING:
+    from orgtwin.testing.scenarios import Outcome
+    from orgtwin.testing.stack import Stack
+
+# The stack and the scenarios are imported by the commands that use them: every
+# `orgtwin` command imports this module.
 
 demo_app = typer.Typer(help="The one-command demo.", no_args_is_help=True)
 
@@ -31,6 +36,9 @@ def _say(text: str) -> None:
 @demo_app.command("run")
 def run() -> None:
     """Start everything on 127.0.0.1, import the org, run the scenarios, print the report."""
+    from orgtwin.testing.scenarios import SCENARIOS, Driver
+    from orgtwin.testing.stack import Stack
+
     started = time.monotonic()
     stack = Stack(STATE_DIR)
     if stack.load() is not None:
@@ -55,6 +63,8 @@ def run() -> None:
 @demo_app.command("down")
 def down() -> None:
     """Stop every process and server the demo started."""
+    from orgtwin.testing.stack import Stack
+
     stack = Stack(STATE_DIR)
     if stack.load() is None:
         _say("no demo running")

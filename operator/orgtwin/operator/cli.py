@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from typing import TYPE_CHECKING
 
-import kopf
 import typer
 
 from orgtwin.core.logging import configure
 from orgtwin.core.startup import load_settings
-from orgtwin.operator import kopf_fixes
-from orgtwin.operator.handlers import register
-from orgtwin.operator.settings import OperatorSettings
+
+if TYPE_CHECKING:
+    from orgtwin.operator.settings import OperatorSettings
+
+# kopf and the handlers are imported by the commands that run them: every `orgtwin`
+# command imports this module, and they took half a second of each one's start.
 
 app = typer.Typer(help="The orgtwin Kubernetes operator.", no_args_is_help=True)
 
@@ -31,6 +34,11 @@ def _drop_kopf_extras(record: logging.LogRecord) -> bool:
 
 def run_operator(settings: OperatorSettings) -> None:
     """Run until SIGTERM/SIGINT; kopf finishes in-flight handlers and leaves the peering."""
+    import kopf
+
+    from orgtwin.operator import kopf_fixes
+    from orgtwin.operator.handlers import register
+
     configure(settings.log_level, settings.log_format)
     for handler in logging.getLogger().handlers:
         handler.addFilter(_drop_kopf_extras)
@@ -59,4 +67,6 @@ def run_operator(settings: OperatorSettings) -> None:
 @app.command("run")
 def run() -> None:
     """Run the operator (configured by ORGTWIN_OPERATOR_* environment variables)."""
+    from orgtwin.operator.settings import OperatorSettings
+
     run_operator(load_settings(OperatorSettings, "operator"))

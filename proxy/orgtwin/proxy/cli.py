@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import gc
+from typing import TYPE_CHECKING
 
 import typer
-import uvicorn
 
 from orgtwin.core import logging as orgtwin_logging
 from orgtwin.core.startup import load_settings, startup_errors
-from orgtwin.proxy.app import create_app, quiet_client_logs
-from orgtwin.proxy.kube import api_client
-from orgtwin.proxy.profiles import StaticProfiles
-from orgtwin.proxy.settings import ProxySettings
+
+if TYPE_CHECKING:
+    from orgtwin.proxy.settings import ProxySettings
+
+# The app, uvicorn and the Kubernetes client are imported by the command that serves:
+# every `orgtwin` command imports this module.
 
 proxy_app = typer.Typer(help="The LLM privacy proxy.", no_args_is_help=True)
 
@@ -23,6 +25,8 @@ def serve(
     port: int | None = typer.Option(None, help="Listen port (default from settings)."),
 ) -> None:
     """Serve the OpenAI- and Anthropic-compatible proxy (settings from ORGTWIN_PROXY_*)."""
+    from orgtwin.proxy.settings import ProxySettings
+
     settings = load_settings(ProxySettings, "proxy")
     run(settings, host or settings.host, port or settings.port)
 
@@ -33,6 +37,12 @@ def run(settings: ProxySettings, host: str, port: int) -> None:
     What the app needs to start is checked first, so that a missing key, profiles file
     or cluster configuration ends the process with one line saying what to set.
     """
+    import uvicorn
+
+    from orgtwin.proxy.app import create_app, quiet_client_logs
+    from orgtwin.proxy.kube import api_client
+    from orgtwin.proxy.profiles import StaticProfiles
+
     profiles = None
     with startup_errors("proxy"):
         settings.masking_secret()
