@@ -75,9 +75,23 @@ def _cannot_start(args: list[str], env: dict[str, str]) -> str:
     return out.stderr.strip()
 
 
-def test_serve_and_migrate_that_cannot_start_say_why_in_one_line(pg_url: str) -> None:
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+"""
+
+
+def test_serve_and_migrate_that_cannot_start_say_why_in_one_line(
+    pg_url: str, tmp_path: Path
+) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
     # A database without the schema: serve refuses before listening and names the fix.
-    error = _cannot_start(["serve"], {"ORGTWIN_API_DATABASE_URL": pg_url})
+    env = {"ORGTWIN_API_DATABASE_URL": pg_url, "ORGTWIN_API_KUBECONFIG": str(kubeconfig)}
+    error = _cannot_start(["serve"], env)
     assert error == (
         f"orgtwin api: cannot start: database schema is at None, this api needs "
         f"{migrations.head()!r}: run `orgtwin api migrate`"
@@ -89,9 +103,16 @@ def test_serve_and_migrate_that_cannot_start_say_why_in_one_line(pg_url: str) ->
     assert "Connection refused" in error
     assert "pw-hunter2" not in error
     broken = "postgresql+psycopg://orgtwin:pw-hunter2@127.0.0.1:port/orgtwin"
-    error = _cannot_start(["serve"], {"ORGTWIN_API_DATABASE_URL": broken})
+    error = _cannot_start(["serve"], {**env, "ORGTWIN_API_DATABASE_URL": broken})
     assert (
         error == "orgtwin api: cannot start: ORGTWIN_API_DATABASE_URL is not a valid SQLAlchemy URL"
     )
-    error = _cannot_start(["serve"], {"ORGTWIN_API_DATABASE_URL": pg_url, "ORGTWIN_API_PORT": "0"})
+    error = _cannot_start(["serve"], {**env, "ORGTWIN_API_PORT": "0"})
     assert error.startswith("orgtwin api: cannot start: invalid settings: ORGTWIN_API_PORT: ")
+    # The cluster is checked too.
+    missing = tmp_path / "missing-kubeconfig"
+    error = _cannot_start(["serve"], {**env, "ORGTWIN_API_KUBECONFIG": str(missing)})
+    assert error == (
+        f"orgtwin api: cannot start: ORGTWIN_API_KUBECONFIG ({missing}): "
+        "missing or not a usable kubeconfig"
+    )

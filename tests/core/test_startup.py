@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import typer
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+from typer.testing import CliRunner
 
+from orgtwin.cli.main import app
+from orgtwin.core.kubeconfig import load_configuration
 from orgtwin.core.settings import BaseServiceSettings
 from orgtwin.core.startup import StartupError, load_settings, startup_errors
 
@@ -47,3 +52,31 @@ def test_valid_settings_load_and_a_startup_error_is_one_line(
         raise StartupError("set ORGTWIN_DEMOSVC_KEY")
     assert exited.value.exit_code == 1
     assert capsys.readouterr().err == "orgtwin demosvc: cannot start: set ORGTWIN_DEMOSVC_KEY\n"
+
+
+def test_the_cluster_configuration_or_the_setting_to_use(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:6443'}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
+    )
+    assert load_configuration(str(kubeconfig), "X_KUBECONFIG").host == "https://127.0.0.1:6443"
+    for bad in (tmp_path / "missing", tmp_path / "empty"):
+        if bad.name == "empty":
+            bad.write_text("")
+        with pytest.raises(StartupError) as refused:
+            load_configuration(str(bad), "X_KUBECONFIG")
+        assert str(refused.value) == f"X_KUBECONFIG ({bad}): missing or not a usable kubeconfig"
+
+
+def test_the_operator_without_a_cluster_exits_instead_of_retrying(tmp_path: Path) -> None:
+    missing = tmp_path / "kubeconfig"
+    env = {"ORGTWIN_OPERATOR_KUBECONFIG": str(missing)}
+    result = CliRunner().invoke(app, ["operator", "run"], env=env)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        f"orgtwin operator: cannot start: ORGTWIN_OPERATOR_KUBECONFIG ({missing}): "
+        "missing or not a usable kubeconfig\n"
+    )

@@ -18,14 +18,17 @@ def serve() -> None:
 
     from orgtwin.api import migrations
     from orgtwin.api.app import create_app
+    from orgtwin.api.repositories.kube import KUBECONFIG_VARIABLE
     from orgtwin.api.settings import ApiSettings
     from orgtwin.core import logging as core_logging
+    from orgtwin.core.kubeconfig import load_configuration
 
     settings = load_settings(ApiSettings, "api")
-    # The database first: unreachable or behind, the process ends with one line that
-    # says so (the app checks the schema again as it starts).
+    # The cluster and the database first: missing, unreachable or behind, the process
+    # ends with one line that says so (the app checks the schema again as it starts).
     url = settings.database_url.get_secret_value()
     with startup_errors("api"), migrations.database_errors(url):
+        load_configuration(settings.kubeconfig, KUBECONFIG_VARIABLE)
         found = migrations.current(url)
         problem = migrations.schema_problem(found, migrations.head())
         if problem is not None:

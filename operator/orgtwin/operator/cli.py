@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from orgtwin.core.logging import configure
-from orgtwin.core.startup import load_settings
+from orgtwin.core.startup import load_settings, startup_errors
 
 if TYPE_CHECKING:
     from orgtwin.operator.settings import OperatorSettings
@@ -67,6 +67,12 @@ def run_operator(settings: OperatorSettings) -> None:
 @app.command("run")
 def run() -> None:
     """Run the operator (configured by ORGTWIN_OPERATOR_* environment variables)."""
+    from orgtwin.core.kubeconfig import load_configuration
+    from orgtwin.operator.kube import KUBECONFIG_VARIABLE
     from orgtwin.operator.settings import OperatorSettings
 
-    run_operator(load_settings(OperatorSettings, "operator"))
+    settings = load_settings(OperatorSettings, "operator")
+    # Without a cluster kopf would retry its start-up every minute, looking alive.
+    with startup_errors("operator"):
+        load_configuration(settings.kubeconfig, KUBECONFIG_VARIABLE)
+    run_operator(settings)

@@ -18,13 +18,15 @@ from typing import Any
 
 import kopf
 import urllib3
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from orgtwin.core import k8s
+from orgtwin.core.kubeconfig import load_configuration
 from orgtwin.operator.builders.meta import MANAGED_BY
 
 _TRANSIENT = {409, 429, 500, 502, 503, 504}
+KUBECONFIG_VARIABLE = "ORGTWIN_OPERATOR_KUBECONFIG"
 
 
 class KubeError(Exception):
@@ -49,16 +51,7 @@ def _json(response: Any) -> dict[str, Any]:
 
 def new_api_client(kubeconfig: str | None, pool_size: int) -> client.ApiClient:
     """An ApiClient from a kubeconfig file, else in-cluster, else the default kubeconfig."""
-    cfg = client.Configuration()
-    if kubeconfig:
-        config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=kubeconfig, client_configuration=cfg
-        )
-    else:
-        try:
-            config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
-        except config.ConfigException:
-            config.load_kube_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+    cfg = load_configuration(kubeconfig, KUBECONFIG_VARIABLE)
     cfg.connection_pool_maxsize = pool_size
     return client.ApiClient(cfg)
 

@@ -16,38 +16,21 @@ import time
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from kubernetes import client, config, watch
+from kubernetes import client, watch
 from pydantic import ValidationError
 
 from orgtwin.core import k8s
 from orgtwin.core.crds.models import AgentProfileSpec, OrgUserSpec
+from orgtwin.core.kubeconfig import load_configuration
 from orgtwin.core.privacy import Directory
-from orgtwin.core.startup import StartupError
 
 log = logging.getLogger("orgtwin.proxy.kube")
 
 
 def api_client(kubeconfig: str | None) -> client.ApiClient:
     """The cluster's API: ``kubeconfig``, else in-cluster, else ~/.kube/config."""
-    if kubeconfig:
-        try:
-            return config.new_client_from_config(config_file=kubeconfig)
-        except (OSError, config.ConfigException) as exc:
-            reason = (
-                exc.strerror if isinstance(exc, OSError) else "missing or not a usable kubeconfig"
-            )
-            raise StartupError(f"ORGTWIN_PROXY_KUBECONFIG ({kubeconfig}): {reason}") from None
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        try:
-            config.load_kube_config()
-        except config.ConfigException:
-            raise StartupError(
-                "no Kubernetes configuration: not in a cluster and no ~/.kube/config; set "
-                "ORGTWIN_PROXY_KUBECONFIG, or ORGTWIN_PROXY_PROFILES_FILE to run standalone"
-            ) from None
-    return client.ApiClient()
+    standalone = ", or ORGTWIN_PROXY_PROFILES_FILE to run standalone"
+    return client.ApiClient(load_configuration(kubeconfig, "ORGTWIN_PROXY_KUBECONFIG", standalone))
 
 
 class _Watch(threading.Thread):

@@ -13,27 +13,22 @@ from typing import Any, cast
 
 import anyio
 import urllib3
-from kubernetes import client, config, watch
+from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
 from orgtwin.api.errors import UnavailableError
 from orgtwin.api.settings import ApiSettings
 from orgtwin.core import k8s
 from orgtwin.core.errors import ConflictError, FieldProblem, InputValidationError, NotFoundError
+from orgtwin.core.kubeconfig import load_configuration
 
 FIELD_MANAGER = "orgtwin-api"
+KUBECONFIG_VARIABLE = "ORGTWIN_API_KUBECONFIG"
 Obj = dict[str, Any]
 
 
 def _api_client(settings: ApiSettings) -> client.ApiClient:
-    cfg = client.Configuration()
-    if settings.kubeconfig:
-        config.load_kube_config(config_file=settings.kubeconfig, client_configuration=cfg)  # type: ignore[no-untyped-call]
-    else:
-        try:
-            config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
-        except config.ConfigException:
-            config.load_kube_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+    cfg = load_configuration(settings.kubeconfig, KUBECONFIG_VARIABLE)
     # Fail fast: an unreachable apiserver must become a 503 now, not after retries.
     cfg.retries = 0
     # Imports apply in parallel; the default pool of 10 would churn connections.
