@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 from typer.testing import CliRunner
 
@@ -23,6 +23,14 @@ class _Settings(BaseServiceSettings):
 
     port: int = Field(default=8080, ge=1)
     pool_size: int = 4
+    tls: bool = False
+    tls_port: int | None = None
+
+    @model_validator(mode="after")
+    def _tls_needs_a_port(self) -> _Settings:
+        if self.tls and self.tls_port is None:
+            raise ValueError("tls needs ORGTWIN_DEMOSVC_TLS_PORT")
+        return self
 
 
 def test_invalid_settings_name_every_variable_and_never_the_value(
@@ -48,6 +56,13 @@ def test_valid_settings_load_and_a_startup_error_is_one_line(
 ) -> None:
     monkeypatch.setenv("ORGTWIN_DEMOSVC_PORT", "9000")
     assert load_settings(_Settings, "demosvc").port == 9000
+    monkeypatch.setenv("ORGTWIN_DEMOSVC_TLS", "true")
+    with pytest.raises(typer.Exit):
+        load_settings(_Settings, "demosvc")
+    assert capsys.readouterr().err == (
+        "orgtwin demosvc: cannot start: invalid settings: tls needs ORGTWIN_DEMOSVC_TLS_PORT\n"
+    )
+    monkeypatch.delenv("ORGTWIN_DEMOSVC_TLS")
     with pytest.raises(typer.Exit) as exited, startup_errors("demosvc"):
         raise StartupError("set ORGTWIN_DEMOSVC_KEY")
     assert exited.value.exit_code == 1

@@ -34,10 +34,12 @@ def load_settings(cls: type[S], service: str) -> S:
         return cls()
     except ValidationError as exc:
         prefix = str(cls.model_config.get("env_prefix") or "")
-        problems = [
-            f"{prefix}{'__'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
-            for err in exc.errors()
-        ]
+        problems = []
+        for err in exc.errors():
+            field = "__".join(str(p) for p in err["loc"]).upper()
+            # A check across fields (a model validator) has no field of its own.
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{prefix}{field}: {message}" if field else message)
         fail(service, "invalid settings: " + "; ".join(problems))
 
 
