@@ -33,7 +33,7 @@ def load_privacy(path: Path | None) -> PrivacySpec:
     if path is None:
         return PrivacySpec()
     try:
-        doc: Any = yaml.safe_load(_text(_bytes(path, "--profile"), "--profile")) or {}
+        doc: Any = yaml.safe_load(_read(path, "--profile")) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -45,9 +45,9 @@ def load_privacy(path: Path | None) -> PrivacySpec:
         what = "expected an AgentProfile, its spec or a privacy section"
         raise _bad("--profile", f"{path}: {prefix or 'the document'} is not a mapping ({what})")
     try:
-        if isinstance(doc, dict) and "role" in doc:
+        if "role" in doc:
             return AgentProfileSpec.model_validate(doc).privacy
-        if isinstance(doc, dict) and "privacy" in doc:
+        if "privacy" in doc:
             doc, prefix = doc["privacy"], ".".join(filter(None, [prefix, "privacy"]))
         return PrivacySpec.model_validate(doc)
     except ValidationError as exc:
@@ -60,7 +60,7 @@ def _engine(directory: Path | None, profile: Path | None, secret: bytes) -> Engi
     people = None
     if directory is not None:
         try:
-            people = Directory.from_csv(_text(_bytes(directory, "--directory"), "--directory"))
+            people = Directory.from_csv(_read(directory, "--directory"))
         except InputValidationError as exc:
             raise _bad("--directory", f"{directory}: {_problems(exc)}") from None
     privacy = load_privacy(profile)
@@ -78,18 +78,13 @@ def _problems(exc: InputValidationError) -> str:
     return "; ".join(map(str, exc.problems)) or str(exc)
 
 
-def _bytes(path: Path | None, option: str) -> bytes:
-    """The file's bytes, or standard input's for None."""
-    if path is None:
-        return sys.stdin.buffer.read()
+def _read(path: Path | None, option: str) -> str:
+    """The file's text, or standard input's for None: UTF-8, a leading byte-order mark
+    dropped (it would shift line 1's offsets)."""
     try:
-        return path.read_bytes()
+        raw = sys.stdin.buffer.read() if path is None else path.read_bytes()
     except OSError as exc:
         raise _bad(option, f"cannot read {path}: {exc.strerror or exc}") from None
-
-
-def _text(raw: bytes, option: str) -> str:
-    """UTF-8, a leading byte-order mark dropped (it would shift line 1's offsets)."""
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -97,8 +92,8 @@ def _text(raw: bytes, option: str) -> str:
         raise _bad(option, f"not UTF-8 text (line {line})") from None
 
 
-def _read(source: str) -> str:
-    return _text(_bytes(None if source == "-" else Path(source), "SOURCE"), "SOURCE")
+def _source(source: str) -> str:
+    return _read(None if source == "-" else Path(source), "SOURCE")
 
 
 def _lines(text: str) -> list[str]:
@@ -129,7 +124,7 @@ def scan(
 ) -> None:
     """Print the detections of every input line as JSON Lines."""
     engine = _engine(directory, profile, b"scan-needs-no-placeholders")
-    for record in scan_lines(engine, _read(source)):
+    for record in scan_lines(engine, _source(source)):
         typer.echo(json.dumps(record, separators=(", ", ": ")))
 
 
@@ -147,7 +142,7 @@ def mask(
         key = secrets.token_bytes(32)
         typer.echo(f"note: {KEY_ENV} is not set; placeholders use a one-off key", err=True)
     engine = _engine(directory, profile, key)
-    masked = engine.mask(_read(source))
+    masked = engine.mask(_source(source))
     sys.stdout.write(masked.text)
     counts = ", ".join(f"{k}={v}" for k, v in sorted(masked.counts.items()))
     typer.echo(f"masked: {counts or 'nothing'}", err=True)
