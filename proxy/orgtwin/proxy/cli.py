@@ -40,7 +40,7 @@ def run(settings: ProxySettings, host: str, port: int) -> None:
     import uvicorn
 
     from orgtwin.proxy.app import create_app, quiet_client_logs
-    from orgtwin.proxy.kube import api_client
+    from orgtwin.proxy.kube import cluster_configuration
     from orgtwin.proxy.profiles import StaticProfiles
 
     profiles = None
@@ -50,7 +50,7 @@ def run(settings: ProxySettings, host: str, port: int) -> None:
         if settings.profiles_file is not None:
             profiles = StaticProfiles.from_yaml(settings.profiles_file)
         else:
-            api_client(settings.kubeconfig)
+            cluster_configuration(settings.kubeconfig)
     orgtwin_logging.configure(settings.log_level, settings.log_format)
     quiet_client_logs()
     app = create_app(settings, profiles=profiles)

@@ -27,10 +27,15 @@ from orgtwin.core.privacy import Directory
 log = logging.getLogger("orgtwin.proxy.kube")
 
 
-def api_client(kubeconfig: str | None) -> client.ApiClient:
-    """The cluster's API: ``kubeconfig``, else in-cluster, else ~/.kube/config."""
+def cluster_configuration(kubeconfig: str | None) -> client.Configuration:
+    """``kubeconfig``, else in-cluster, else ~/.kube/config; StartupError without any."""
     standalone = ", or ORGTWIN_PROXY_PROFILES_FILE to run standalone"
-    return client.ApiClient(load_configuration(kubeconfig, "ORGTWIN_PROXY_KUBECONFIG", standalone))
+    return load_configuration(kubeconfig, "ORGTWIN_PROXY_KUBECONFIG", standalone)
+
+
+def api_client(kubeconfig: str | None) -> client.ApiClient:
+    """The cluster's API, as cluster_configuration finds it."""
+    return client.ApiClient(cluster_configuration(kubeconfig))
 
 
 class _Watch(threading.Thread):
