@@ -134,7 +134,8 @@ class StreamTransformer:
         """One upstream chunk in, the chunks to send out (usually exactly one)."""
         self._last = obj
         out: list[dict[str, Any]] = []
-        after: list[dict[str, Any]] = []
+        # Chunks that go after this one: notices of blocked calls (rare, hence None).
+        after: list[dict[str, Any]] | None = None
         for choice in obj.get("choices") or []:
             index = int(choice.get("index", 0))
             st = self._choice(index)
@@ -158,9 +159,10 @@ class StreamTransformer:
                     choice["finish_reason"] = "stop"
                 notices = self._notices(index, st)
                 if notices is not None:
-                    after.append(notices)
+                    after = [*(after or []), notices]
         out.append(obj)
-        out.extend(after)
+        if after:
+            out.extend(after)
         return out
 
     def _rich(self, index: int, st: _Choice, delta: dict[str, Any], out: list[Any]) -> None:
