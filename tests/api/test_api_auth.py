@@ -173,6 +173,32 @@ def test_dev_mode_is_refused_with_production_settings(settings: ApiSettings) -> 
     assert "k" * 32 not in out.stderr
 
 
+URL = "https://idp.test.local/jwks"
+
+
+@pytest.mark.parametrize(
+    ("given", "problem"),
+    [
+        (
+            {"oidc_jwks_url": URL},
+            "set ORGTWIN_API_OIDC_ISSUER, ORGTWIN_API_OIDC_AUDIENCE",
+        ),
+        ({"oidc_issuer": ISSUER, "oidc_audience": AUDIENCE}, "set ORGTWIN_API_OIDC_JWKS_URL"),
+        (
+            {"oidc_issuer": ISSUER, "oidc_audience": AUDIENCE, "oidc_jwks_url": "idp.test/jwks"},
+            "ORGTWIN_API_OIDC_JWKS_URL must be an http or https URL",
+        ),
+    ],
+)
+def test_incomplete_oidc_settings_are_refused_at_start(given: dict[str, str], problem: str) -> None:
+    """Half an OIDC configuration would start an api that refuses every person's token."""
+    url = "postgresql+psycopg://orgtwin@127.0.0.1/orgtwin"
+    with pytest.raises(ValidationError, match=problem):
+        ApiSettings(database_url=url, **given)  # type: ignore[arg-type]
+    # All three together are accepted.
+    ApiSettings(database_url=url, oidc_issuer=ISSUER, oidc_audience=AUDIENCE, oidc_jwks_url=URL)
+
+
 def test_dev_tokens_are_rejected_when_dev_mode_is_off(
     settings: ApiSettings, k8s_api: client.ApiClient
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -111,4 +112,18 @@ class ApiSettings(BaseServiceSettings):
             self.dev_signing_key is None or len(self.dev_signing_key.get_secret_value()) < 32
         ):
             raise ValueError("dev_mode needs dev_signing_key of at least 32 bytes")
+        return self
+
+    @model_validator(mode="after")
+    def _oidc_settings_go_together(self) -> ApiSettings:
+        # Any one of them alone would start an api that silently refuses every person.
+        names = ("oidc_issuer", "oidc_audience", "oidc_jwks_url")
+        missing = [f"ORGTWIN_API_{n.upper()}" for n in names if not getattr(self, n)]
+        if 0 < len(missing) < len(names):
+            raise ValueError(
+                "OIDC needs its issuer, audience and JWKS URL together: set " + ", ".join(missing)
+            )
+        url = urlsplit(self.oidc_jwks_url or "")
+        if self.oidc_jwks_url and (url.scheme not in ("http", "https") or not url.hostname):
+            raise ValueError("ORGTWIN_API_OIDC_JWKS_URL must be an http or https URL")
         return self
