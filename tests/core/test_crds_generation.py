@@ -115,3 +115,25 @@ def test_org_50_csv_has_the_import_columns_and_one_root() -> None:
     assert all(r["manager_id"] in ids for r in rows if r["manager_id"])
     profiles = {p.stem for p in (SAMPLES / "profiles").glob("*.yaml")}
     assert {r["profile"] for r in rows} <= profiles
+
+
+def test_crds_generate_writes_every_crd_or_names_the_path_it_cannot_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from orgtwin.cli.main import app
+
+    out = tmp_path / "new" / "crds"
+    result = CliRunner().invoke(app, ["crds", "generate", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == sorted(map(generate.file_name, generate.KINDS))
+    # A path under a file cannot be created: a usage error naming it, no traceback.
+    # (Relative, so the error box never folds the path.)
+    monkeypatch.chdir(tmp_path)
+    Path("a-file").write_text("", encoding="utf-8")
+    result = CliRunner().invoke(app, ["crds", "generate", "--out", "a-file/crds"])
+    assert result.exit_code == 2
+    error = " ".join(result.output.replace("│", " ").split())
+    assert "Invalid value for '--out': cannot write a-file/crds: Not a directory" in error
+    assert "Traceback" not in result.output
