@@ -239,6 +239,27 @@ def test_standalone_operator_is_refused_with_more_than_one_replica() -> None:
     assert env["ORGTWIN_OPERATOR_STANDALONE"]["value"] == "true"
 
 
+def test_half_an_oidc_configuration_is_refused() -> None:
+    out = helm("template", "orgtwin", str(CHART), "--set", "oidc.issuer=https://idp.example.com")
+    assert out.returncode != 0
+    assert "oidc.issuer, oidc.audience and oidc.jwksUrl go together" in out.stderr
+    whole = [
+        "--set",
+        "oidc.issuer=https://idp.example.com",
+        "--set",
+        "oidc.audience=orgtwin",
+        "--set",
+        "oidc.jwksUrl=https://idp.example.com/jwks",
+    ]
+    (api,) = [
+        d
+        for n, d in of_kind(objects(render("acme", None, *whole)), "Deployment").items()
+        if n.endswith("-api")
+    ]
+    env = env_of(api["spec"]["template"]["spec"]["containers"][0])
+    assert env["ORGTWIN_API_OIDC_AUDIENCE"]["value"] == "orgtwin"
+
+
 def test_replicated_components_get_a_disruption_budget(rendered: list[dict[str, Any]]) -> None:
     budgets = of_kind(rendered, "PodDisruptionBudget")
     for name, dep in of_kind(rendered, "Deployment").items():
