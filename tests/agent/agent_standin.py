@@ -8,18 +8,17 @@ success body. Tests use it to see exactly what the extension sent over a real so
 from __future__ import annotations
 
 import json
-import socket
 import threading
-import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from orgtwin.testing.upstream import ThreadedServer
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 TOKEN = "eyJ0ZXN0IjoidG9rZW4ifQ.session-token-for-tests.c2lnbmF0dXJl"
@@ -89,38 +88,20 @@ def default_body(method: str, path: str, body: Any) -> Any:
     return task_read("t-1", "task", "open")
 
 
-class StandInApi:
+class StandInApi(ThreadedServer):
     """Start with ``start()``; script with ``script()``; read ``seen``; ``stop()`` at the end."""
 
     def __init__(self) -> None:
         self.seen: list[Seen] = []
         self._script: dict[str, deque[Reply]] = defaultdict(deque)
         self._lock = threading.Lock()
-        app = Starlette(
-            routes=[Route("/{path:path}", self._handle, methods=["GET", "POST", "PUT", "DELETE"])]
+        super().__init__(
+            Starlette(
+                routes=[
+                    Route("/{path:path}", self._handle, methods=["GET", "POST", "PUT", "DELETE"])
+                ]
+            )
         )
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("stand-in api did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
 
     def reset(self) -> None:
         with self._lock:
@@ -159,7 +140,7 @@ class StandInApi:
         )
 
 
-class ScriptedLLM:
+class ScriptedLLM(ThreadedServer):
     """A scripted OpenAI chat-completions endpoint that streams in tiny chunks, as a proxy would.
 
     Each scripted turn is either ``{"content": str}`` or ``{"tool_calls": [(name, args)]}``;
@@ -171,29 +152,9 @@ class ScriptedLLM:
         self.turns: deque[dict[str, Any]] = deque(turns)
         self.bodies: list[dict[str, Any]] = []
         self.auth: list[str] = []
-        app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("scripted llm did not start")
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        super().__init__(
+            Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
+        )
 
     async def _chat(self, request: Request) -> Response:
         self.bodies.append(await request.json())

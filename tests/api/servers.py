@@ -12,40 +12,23 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from orgtwin.api.app import create_app
 from orgtwin.api.settings import ApiSettings
 from orgtwin.testing.ports import free_port
+from orgtwin.testing.upstream import ThreadedServer
 
 
-class ThreadServer:
-    """The app under uvicorn in a background thread, on 127.0.0.1."""
+class ThreadServer(ThreadedServer):
+    """The app under uvicorn in a background thread, on 127.0.0.1, healthy once started."""
 
     def __init__(self, settings: ApiSettings) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(
-            create_app(settings),
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            lifespan="on",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        super().__init__(create_app(settings))
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ThreadServer:
-        self.thread.start()
+    def start(self) -> ThreadServer:
+        super().start()
         wait_healthy(self.url)
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 def wait_healthy(url: str, limit: float = 60.0) -> None:

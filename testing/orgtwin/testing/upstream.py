@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -140,7 +140,7 @@ class ThreadedServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> ThreadedServer:
+    def start(self) -> Self:
         self.port = free_port()
         config = uvicorn.Config(
             self.app,
@@ -166,7 +166,7 @@ class ThreadedServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def __enter__(self) -> ThreadedServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -120,21 +120,17 @@ class Kube:
         )
 
     async def merge_patch(self, plural: str, name: str, patch: Obj) -> Obj:
-        return await self._obj(
-            self.custom.patch_namespaced_custom_object,
-            k8s.GROUP,
-            k8s.VERSION,
-            self.namespace,
-            plural,
-            name,
-            patch,
-            field_manager=FIELD_MANAGER,
-            _content_type="application/merge-patch+json",
-        )
+        return await self._merge(self.custom.patch_namespaced_custom_object, plural, name, patch)
 
     async def patch_status(self, plural: str, name: str, patch: Obj) -> Obj:
+        return await self._merge(
+            self.custom.patch_namespaced_custom_object_status, plural, name, patch
+        )
+
+    async def _merge(self, method: Callable[..., Any], plural: str, name: str, patch: Obj) -> Obj:
+        """A JSON merge patch of the object (or its status subresource) by ``method``."""
         return await self._obj(
-            self.custom.patch_namespaced_custom_object_status,
+            method,
             k8s.GROUP,
             k8s.VERSION,
             self.namespace,
