@@ -58,6 +58,7 @@ def presidio_rate(chunks: list[str]) -> float | None:
     """Presidio analyzer + anonymizer with its pattern recognizers and a blank spaCy pipeline."""
     try:
         import spacy
+        import tldextract
         from presidio_analyzer import AnalyzerEngine
         from presidio_analyzer.nlp_engine import SpacyNlpEngine
         from presidio_anonymizer import AnonymizerEngine
@@ -70,6 +71,10 @@ def presidio_rate(chunks: list[str]) -> float | None:
         def load(self) -> None:
             self.nlp = {"en": spacy.blank("en")}
 
+    # Presidio's email recognizer asks tldextract, whose first call would try to download
+    # the public suffix list (unreachable here: a logged traceback and a wait inside the
+    # timed pass). Its bundled snapshot instead, as an offline deployment would use.
+    tldextract.tldextract.TLD_EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=())
     nlp_engine = BlankSpacy(models=[{"lang_code": "en", "model_name": "blank"}])
     nlp_engine.load()
     analyzer = AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=["en"])
