@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -25,7 +25,7 @@ class ThreadServer(ThreadedServer):
     def __init__(self, settings: ApiSettings) -> None:
         super().__init__(create_app(settings))
 
-    def start(self) -> ThreadServer:
+    def start(self) -> Self:
         super().start()
         wait_healthy(self.url)
         return self

@@ -153,7 +153,8 @@ class ThreadedServer:
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="asgi-server", daemon=True)
         self._thread.start()
-        deadline = time.monotonic() + 10
+        # Generous: a busy 2-CPU machine can take seconds to run an app's lifespan.
+        deadline = time.monotonic() + 60
         while not self._server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("server did not start")
