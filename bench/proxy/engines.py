@@ -11,7 +11,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "core" / "privacy"))
 
-from pii_corpus import generate  # noqa: E402
+from pii_corpus import Corpus, generate  # noqa: E402
 
 from orgtwin.core.privacy import Engine  # noqa: E402
 from orgtwin.core.privacy.phones import phone_valid  # noqa: E402
@@ -32,27 +32,30 @@ def _cut(lines: list[str], size: int = 4096) -> list[str]:
     return chunks
 
 
-def corpus_chunks() -> tuple[list[str], Engine]:
-    """The labeled + clean corpus, shuffled together, cut into ~4 KB messages.
+def labeled_corpus() -> Corpus:
+    """The labeled + clean corpus of docs/privacy.md, the same in every run."""
+    return generate(seed=7, lines=6000, clean_lines=6000)
+
+
+def corpus_chunks(corpus: Corpus) -> tuple[list[str], Engine]:
+    """The corpus's lines shuffled together and cut into ~4 KB messages.
 
     Half the lines carry PII (one to four values each): far denser than real chat,
     so this is a conservative throughput figure.
     """
-    corpus = generate(seed=7, lines=6000, clean_lines=6000)
     lines = [line.text for line in corpus.labeled] + corpus.clean
     # A fixed shuffle (str hash() is salted per process): every run masks the same chunks.
     lines.sort(key=lambda s: zlib.crc32(s.encode()))
     return _cut(lines), Engine(secret=SECRET, directory=corpus.directory())
 
 
-def corpus_halves() -> dict[str, float]:
+def corpus_halves(corpus: Corpus) -> dict[str, float]:
     """Where the dense corpus's time goes: its PII lines and its clean lines, each alone.
 
     The PII lines carry a value every few dozen bytes, so their rate is set by what one
     detection costs (found, validated, replaced); the clean lines (code, versions,
     dates, amounts, order numbers) show what text without PII costs.
     """
-    corpus = generate(seed=7, lines=6000, clean_lines=6000)
     halves = {"pii_lines": [line.text for line in corpus.labeled], "clean_lines": corpus.clean}
     out: dict[str, float] = {}
     for name, lines in halves.items():

@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
-from engines import corpus_chunks, corpus_halves, engine_rate, presidio_rate  # noqa: E402
+from engines import corpus_chunks, corpus_halves, engine_rate, labeled_corpus, presidio_rate  # noqa: E402
 from servers import MASKING_KEY, SIGNING_KEY  # noqa: E402
 
 from orgtwin.core import tokens  # noqa: E402
@@ -368,7 +368,7 @@ def chat_rate() -> float:
     from orgtwin.core.privacy import Directory, Engine
 
     engine = Engine(
-        secret=b"bench-masking-key-0123456789abcd",
+        secret=MASKING_KEY.encode(),
         directory=Directory.from_people(PEOPLE),
         memo_chars=0,
     )
@@ -423,10 +423,11 @@ def main() -> None:
     if ONLY == "proxy":
         _report(results, REPO / "bench" / "results" / "proxy-latency.json")
         return
-    chunks, engine = corpus_chunks()
+    labeled = labeled_corpus()
+    chunks, engine = corpus_chunks(labeled)
     results["engine_mb_per_s"] = engine_rate(chunks, engine)
     results["engine_chat_mb_per_s"] = chat_rate()
-    results.update(corpus_halves())
+    results.update(corpus_halves(labeled))
     presidio = presidio_rate(chunks)
     results["presidio_mb_per_s"] = presidio
     results["presidio_speed_ratio"] = results["engine_mb_per_s"] / presidio if presidio else None
