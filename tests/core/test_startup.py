@@ -78,9 +78,9 @@ def test_the_cluster_configuration_or_the_setting_to_use(tmp_path: Path) -> None
         "contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
     )
     assert load_configuration(str(kubeconfig), "X_KUBECONFIG").host == "https://127.0.0.1:6443"
-    for bad in (tmp_path / "missing", tmp_path / "empty"):
-        if bad.name == "empty":
-            bad.write_text("")
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    for bad in (tmp_path / "missing", empty):
         with pytest.raises(StartupError) as refused:
             load_configuration(str(bad), "X_KUBECONFIG")
         assert str(refused.value) == f"X_KUBECONFIG ({bad}): missing or not a usable kubeconfig"
